@@ -1,0 +1,81 @@
+package authgear
+
+import (
+	"net/http"
+	"strings"
+)
+
+// Verdicts of the access policy (requireSession, rejectAnonymousUsers,
+// allowedRoles) on one identity.
+const (
+	verdictPass = iota
+	verdictUnauthorized
+	verdictForbidden
+)
+
+// answer is what one successful resolver call established for one set of
+// credentials. It is shared by every request that hits its cache entry and
+// never changed after it is made.
+type answer struct {
+	// names and values are the x-authgear-* headers of the resolver's answer,
+	// in canonical form; each values slice has len == cap, so that a handler
+	// that appends to a request's header cannot write into a shared array.
+	names  []string
+	values [][]string
+	// cookies are the resolver's Set-Cookie values.
+	cookies []string
+	// userID is x-authgear-user-id, empty without a valid session.
+	userID string
+	// verdict is the policy's decision for this identity.
+	verdict int
+}
+
+// newAnswer keeps the identity headers and cookies of a resolver response and
+// decides the policy for it.
+func newAnswer(h http.Header, s *settings) *answer {
+	a := &answer{}
+	for name, values := range h {
+		if isIdentityHeader(name) {
+			a.names = append(a.names, name)
+			a.values = append(a.values, values[:len(values):len(values)])
+		}
+	}
+	if cookies := h["Set-Cookie"]; len(cookies) > 0 {
+		a.cookies = cookies[:len(cookies):len(cookies)]
+	}
+	valid := h.Get("X-Authgear-Session-Valid") == "true"
+	if valid {
+		a.userID = h.Get("X-Authgear-User-Id")
+	}
+	a.verdict = decide(s, valid, h.Get("X-Authgear-User-Anonymous") == "true", h.Get("X-Authgear-User-Roles"))
+	return a
+}
+
+// decide applies requireSession, rejectAnonymousUsers and allowedRoles.
+func decide(s *settings, valid, anonymous bool, roles string) int {
+	if !s.requireSession {
+		return verdictPass
+	}
+	if !valid || (anonymous && s.rejectAnonymous) {
+		return verdictUnauthorized
+	}
+	if len(s.allowedRoles) == 0 {
+		return verdictPass
+	}
+	for _, role := range strings.Split(roles, ",") {
+		role = strings.TrimSpace(role)
+		for _, allowed := range s.allowedRoles {
+			if role == allowed {
+				return verdictPass
+			}
+		}
+	}
+	return verdictForbidden
+}
+
+// applyTo sets the answer's identity headers on a request's headers.
+func (a *answer) applyTo(h http.Header) {
+	for i, name := range a.names {
+		h[name] = a.values[i]
+	}
+}

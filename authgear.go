@@ -1,0 +1,155 @@
+// Package authgear is a Traefik middleware plugin that puts Authgear
+// authentication in front of any backend.
+//
+// For every request it removes the x-authgear-* headers the client sent, asks
+// Authgear's resolve endpoint who the request's credentials belong to (or
+// takes the answer from a bounded cache), and copies the x-authgear-* headers
+// of that answer onto the request before passing it on. The backend reads the
+// identity from those headers instead of implementing authentication itself.
+package authgear
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+)
+
+// Config is the middleware's configuration as Traefik decodes it.
+//
+// Traefik decodes plugin configuration with mapstructure: keys match field
+// names case-insensitively and have no duration decoding, so durations are
+// strings that New parses. Docker labels deliver every value as a string;
+// weakly typed decoding turns "5000" and "true" into the int and bool fields.
+type Config struct {
+	// ResolverURL is the absolute URL of Authgear's resolve endpoint,
+	// e.g. https://myapp.authgear.cloud/_resolver/resolve. Required.
+	ResolverURL string `json:"resolverURL,omitempty"`
+	// ResolverHost is the Authgear app's public host, sent to the resolver as
+	// Host and X-Forwarded-Host. Defaults to the host of ResolverURL.
+	ResolverHost string `json:"resolverHost,omitempty"`
+	// Timeout limits one resolver call ("5s", "500ms", or seconds as "5").
+	Timeout string `json:"timeout,omitempty"`
+	// CacheTTL is how long a resolver answer is reused; "0" turns caching off.
+	CacheTTL string `json:"cacheTTL,omitempty"`
+	// CacheMaxEntries bounds the number of cached answers; must be > 0.
+	CacheMaxEntries int `json:"cacheMaxEntries,omitempty"`
+	// CookiePrefix is Authgear's http.cookie_prefix.
+	CookiePrefix string `json:"cookiePrefix,omitempty"`
+	// StaleIfError is how long after expiry a cached answer may still be
+	// used while the resolver is failing.
+	StaleIfError string `json:"staleIfError,omitempty"`
+	// OnResolverError is "reject" (502, or 504 on timeout) or "anonymous"
+	// (the request goes on without identity headers).
+	OnResolverError string `json:"onResolverError,omitempty"`
+	// RequireSession refuses requests without a valid session with 401.
+	RequireSession bool `json:"requireSession,omitempty"`
+	// RejectAnonymousUsers makes Authgear anonymous users count as not signed
+	// in for RequireSession and AllowedRoles.
+	RejectAnonymousUsers bool `json:"rejectAnonymousUsers,omitempty"`
+	// AllowedRoles, when not empty, requires a session with at least one of
+	// these roles (403 otherwise) and implies RequireSession.
+	AllowedRoles []string `json:"allowedRoles,omitempty"`
+	// LoginURL, with RequireSession, redirects browser navigations without a
+	// session to this URL with the original URL in redirect_uri.
+	LoginURL string `json:"loginURL,omitempty"`
+	// ForwardResolverCookies adds the resolver's Set-Cookie headers to the
+	// client's response.
+	ForwardResolverCookies bool `json:"forwardResolverCookies,omitempty"`
+	// TLS configures the connection to the resolver.
+	TLS TLSConfig `json:"tls,omitempty"`
+	// WebhookPath, when set, is the path on which the middleware receives
+	// Authgear webhook deliveries and evicts the named user's cached answers.
+	WebhookPath string `json:"webhookPath,omitempty"`
+	// WebhookSecret is the webhook signature secret shown in Authgear's
+	// portal. Required with WebhookPath.
+	WebhookSecret string `json:"webhookSecret,omitempty"`
+}
+
+// TLSConfig configures the TLS client that talks to the resolver.
+type TLSConfig struct {
+	// CA is a PEM file path, or inline PEM, of a CA to trust in addition to
+	// the system's.
+	CA string `json:"ca,omitempty"`
+	// InsecureSkipVerify turns certificate verification off (development only).
+	InsecureSkipVerify bool `json:"insecureSkipVerify,omitempty"`
+}
+
+// CreateConfig returns the default configuration.
+func CreateConfig() *Config {
+	return &Config{
+		Timeout:                "5s",
+		CacheTTL:               "60s",
+		CacheMaxEntries:        10000,
+		StaleIfError:           "0",
+		OnResolverError:        onErrorReject,
+		ForwardResolverCookies: true,
+	}
+}
+
+// Middleware is the Authgear middleware handler.
+type Middleware struct {
+	next     http.Handler
+	name     string
+	settings *settings
+	shared   *instance
+}
+
+// New validates the configuration and creates the middleware. The cache and
+// the HTTP client are shared by every router that uses the same middleware
+// name and kept across configuration reloads with the same settings. New
+// starts no goroutine and makes no network call.
+func New(ctx context.Context, next http.Handler, config *Config, name string) (http.Handler, error) {
+	if config == nil {
+		config = CreateConfig()
+	}
+	s, err := parseSettings(config)
+	if err != nil {
+		return nil, fmt.Errorf("authgear middleware %q: %w", name, err)
+	}
+	shared, err := sharedInstance(name, s)
+	if err != nil {
+		return nil, fmt.Errorf("authgear middleware %q: %w", name, err)
+	}
+	return &Middleware{next: next, name: name, settings: s, shared: shared}, nil
+}
+
+// ServeHTTP runs the middleware for one request.
+func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
+	s := m.settings
+	if s.webhookPath != "" && req.URL.Path == s.webhookPath {
+		m.serveWebhook(rw, req)
+		return
+	}
+
+	// 1. Identity headers sent by the client are forgeries.
+	stripIdentityHeaders(req)
+
+	// 2. to 5. Who do the request's credentials belong to?
+	var ans *answer
+	key, hasCredentials := credentialKey(req, s.cookies)
+	if hasCredentials {
+		var status int
+		ans, status = m.identify(req, key)
+		if status != 0 {
+			writeResolverFailure(rw, status)
+			return
+		}
+	}
+
+	// 6. Policy, then the request goes on with the identity attached.
+	verdict := s.anonymousVerdict
+	if ans != nil {
+		verdict = ans.verdict
+		if s.forwardCookies {
+			addSetCookies(rw.Header(), ans.cookies)
+		}
+	}
+	if verdict != verdictPass && !isPreflight(req) {
+		m.refuse(rw, req, verdict)
+		return
+	}
+	if ans != nil {
+		ans.applyTo(req.Header)
+	}
+	m.next.ServeHTTP(rw, req)
+}

@@ -1,0 +1,3 @@
+module github.com/traefik-authgear/traefik-authgear
+
+go 1.22

@@ -1,0 +1,174 @@
+package authgear
+
+import (
+	"crypto/sha256"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// identityPrefix starts the name of every header that carries identity.
+const identityPrefix = "x-authgear-"
+
+// isIdentityHeader reports whether a header name, lower-cased and with "_"
+// read as "-", starts with "x-authgear-". CGI, WSGI, PHP and Rack backends
+// read X_Authgear_User_Id as HTTP_X_AUTHGEAR_USER_ID, the same variable as
+// the real header, so the underscore spelling is a forgery too.
+func isIdentityHeader(name string) bool {
+	if len(name) < len(identityPrefix) || (name[0] != 'X' && name[0] != 'x') {
+		return false
+	}
+	return strings.EqualFold(strings.ReplaceAll(name[:len(identityPrefix)], "_", "-"), identityPrefix)
+}
+
+// stripIdentityHeaders removes every identity header the client sent, from
+// the headers and the declared trailers, and removes identity header names
+// from Connection, so that no proxy downstream drops the headers this
+// middleware sets as hop-by-hop.
+func stripIdentityHeaders(req *http.Request) {
+	h := req.Header
+	for name := range h {
+		if isIdentityHeader(name) {
+			delete(h, name)
+		}
+	}
+	if c := h["Connection"]; len(c) > 0 {
+		h["Connection"] = withoutIdentityTokens(c)
+		if len(h["Connection"]) == 0 {
+			delete(h, "Connection")
+		}
+	}
+	for name := range req.Trailer {
+		if isIdentityHeader(name) {
+			delete(req.Trailer, name)
+		}
+	}
+}
+
+// withoutIdentityTokens returns the comma-separated header values without the
+// tokens that name identity headers.
+func withoutIdentityTokens(values []string) []string {
+	var out []string
+	for _, v := range values {
+		if !strings.Contains(strings.ToLower(v), "authgear") {
+			out = append(out, v)
+			continue
+		}
+		var kept []string
+		for _, token := range strings.Split(v, ",") {
+			if t := strings.TrimSpace(token); t != "" && !isIdentityHeader(t) {
+				kept = append(kept, t)
+			}
+		}
+		if len(kept) > 0 {
+			out = append(out, strings.Join(kept, ", "))
+		}
+	}
+	return out
+}
+
+// credentialKey returns the cache key of the request's Authgear credentials:
+// the Authorization header and the three credential cookies, each with its
+// presence and length so that no two different inputs encode alike, hashed
+// with SHA-256 so that raw tokens are not kept as keys. The second result is
+// false when the request carries none of them.
+//
+// All four inputs count: Authgear reads Bearer tokens first, then
+// app_session, app_access_token and session. A key on fewer inputs would give
+// every app_session user one and the same cache entry.
+func credentialKey(req *http.Request, names cookieNames) (string, bool) {
+	authorization := req.Header["Authorization"]
+	if len(authorization) == 0 && len(req.Header["Cookie"]) == 0 {
+		return "", false
+	}
+	b := make([]byte, 0, 256)
+	for _, v := range authorization {
+		b = appendField(b, 'A', v)
+	}
+	found := len(authorization) > 0
+	if c, err := req.Cookie(names.appSession); err == nil {
+		b = appendField(b, 'S', c.Value)
+		found = true
+	}
+	if c, err := req.Cookie(names.appAccessToken); err == nil {
+		b = appendField(b, 'T', c.Value)
+		found = true
+	}
+	if c, err := req.Cookie(names.session); err == nil {
+		b = appendField(b, 'I', c.Value)
+		found = true
+	}
+	if !found {
+		return "", false
+	}
+	sum := sha256.Sum256(b)
+	return string(sum[:]), true
+}
+
+// appendField appends one credential as tag, decimal length, ':' and value.
+func appendField(b []byte, tag byte, value string) []byte {
+	b = append(b, tag)
+	b = strconv.AppendInt(b, int64(len(value)), 10)
+	b = append(b, ':')
+	return append(b, value...)
+}
+
+// hopHeaders are removed from the request to the resolver: they describe the
+// client's connection, not the request (RFC 9110, section 7.6.1), and the
+// body headers do not apply to the bodiless GET.
+var hopHeaders = []string{
+	"Connection",
+	"Proxy-Connection",
+	"Keep-Alive",
+	"Proxy-Authenticate",
+	"Proxy-Authorization",
+	"Te",
+	"Trailer",
+	"Transfer-Encoding",
+	"Upgrade",
+	"Content-Length",
+	"Content-Type",
+	"Content-Encoding",
+	"Expect",
+}
+
+// resolverHeaders returns the headers of the request to the resolver: the
+// incoming ones (identity headers already stripped) minus hop-by-hop and body
+// headers, with the Authgear host in X-Forwarded-Host and the client's IP
+// appended to X-Forwarded-For, as net/http/httputil's ReverseProxy does.
+// Headers named in Connection are kept: a client that lists Cookie or
+// Authorization there must not make the resolver see other credentials than
+// the ones the cache key was computed from.
+func resolverHeaders(req *http.Request, host string) http.Header {
+	h := req.Header.Clone()
+	if h == nil {
+		h = http.Header{}
+	}
+	for _, name := range hopHeaders {
+		delete(h, name)
+	}
+	h["X-Forwarded-Host"] = []string{host}
+	if ip, _, err := net.SplitHostPort(req.RemoteAddr); err == nil {
+		if prior := h["X-Forwarded-For"]; len(prior) > 0 {
+			ip = strings.Join(prior, ", ") + ", " + ip
+		}
+		h["X-Forwarded-For"] = []string{ip}
+	}
+	return h
+}
+
+// addSetCookies adds the resolver's Set-Cookie values to the response.
+func addSetCookies(h http.Header, cookies []string) {
+	if len(cookies) > 0 {
+		h["Set-Cookie"] = append(h["Set-Cookie"], cookies...)
+	}
+}
+
+// isPreflight reports whether the request is a CORS preflight, which browsers
+// send without credentials and which must not be refused.
+func isPreflight(req *http.Request) bool {
+	return req.Method == http.MethodOptions &&
+		req.Header.Get("Origin") != "" &&
+		req.Header.Get("Access-Control-Request-Method") != ""
+}

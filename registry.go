@@ -1,0 +1,78 @@
+package authgear
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// instance is what the routers sharing one middleware name share: the cache
+// and the resolver client. Traefik calls New once per router and again on
+// every configuration reload, with no close hook, so instances live in a
+// package-level registry instead of in the handler.
+type instance struct {
+	settingsKey string
+	app         string // the Authgear app's host: webhooks evict in every instance of the app
+	cache       *cache
+	client      *http.Client
+	transport   *http.Transport
+	name        string
+	lastLog     atomic.Int64 // UnixNano of the last log line
+}
+
+var (
+	registryMu sync.Mutex               // protects registry
+	registry   = map[string]*instance{} // by middleware name
+)
+
+// sharedInstance returns the instance registered for the middleware name if
+// its settings are the same, or registers a new one in its place.
+func sharedInstance(name string, s *settings) (*instance, error) {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if old := registry[name]; old != nil {
+		if old.settingsKey == s.key {
+			return old, nil
+		}
+		old.transport.CloseIdleConnections()
+	}
+	client, transport := newResolverClient(s)
+	in := &instance{
+		settingsKey: s.key,
+		app:         s.resolverHost,
+		cache:       newCache(int64(s.cacheTTL), int64(s.staleIfError), s.cacheMaxEntries),
+		client:      client,
+		transport:   transport,
+		name:        name,
+	}
+	registry[name] = in
+	return in, nil
+}
+
+// cachesOfApp returns the caches of every instance that serves the Authgear
+// app with the given host.
+func cachesOfApp(app string) []*cache {
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	var caches []*cache
+	for _, in := range registry {
+		if in.app == app {
+			caches = append(caches, in.cache)
+		}
+	}
+	return caches
+}
+
+// logf writes a line to stderr, which Traefik logs at ERROR level, at most
+// once per second per middleware. Lines never contain credentials.
+func (in *instance) logf(format string, args ...interface{}) {
+	now := time.Now().UnixNano()
+	last := in.lastLog.Load()
+	if now-last < int64(time.Second) || !in.lastLog.CompareAndSwap(last, now) {
+		return
+	}
+	fmt.Fprintf(os.Stderr, "authgear middleware %q: %s\n", in.name, fmt.Sprintf(format, args...))
+}

@@ -1,0 +1,93 @@
+package authgear
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+)
+
+// maxWebhookBody bounds an Authgear webhook delivery; real ones are a few KiB.
+const maxWebhookBody = 1 << 20
+
+// webhookEvent is the part of Authgear's event envelope that names the user.
+type webhookEvent struct {
+	Type    string         `json:"type"`
+	Payload webhookPayload `json:"payload"`
+	Context webhookContext `json:"context"`
+}
+
+// webhookPayload holds payload.user of user events.
+type webhookPayload struct {
+	User webhookUser `json:"user"`
+}
+
+// webhookUser holds payload.user.id.
+type webhookUser struct {
+	ID string `json:"id"`
+}
+
+// webhookContext holds context.user_id.
+type webhookContext struct {
+	UserID string `json:"user_id"`
+}
+
+// serveWebhook receives an Authgear webhook delivery: it checks the body's
+// signature and evicts every cached answer of the user the event names, in
+// every middleware instance that serves the same Authgear app. Any event
+// type counts: a needless eviction costs one resolver call, a missed one a
+// stale identity.
+func (m *Middleware) serveWebhook(rw http.ResponseWriter, req *http.Request) {
+	if req.Method != http.MethodPost {
+		rw.Header().Set("Allow", http.MethodPost)
+		writeText(rw, http.StatusMethodNotAllowed, "method not allowed: Authgear webhook deliveries are POST")
+		return
+	}
+	if req.ContentLength > maxWebhookBody {
+		writeText(rw, http.StatusRequestEntityTooLarge, "webhook body over 1 MiB")
+		return
+	}
+	body, err := io.ReadAll(io.LimitReader(req.Body, maxWebhookBody+1))
+	if err != nil {
+		writeText(rw, http.StatusBadRequest, "cannot read the webhook body")
+		return
+	}
+	if len(body) > maxWebhookBody {
+		writeText(rw, http.StatusRequestEntityTooLarge, "webhook body over 1 MiB")
+		return
+	}
+	if !validSignature(m.settings.webhookSecret, body, req.Header.Get("X-Authgear-Body-Signature")) {
+		m.shared.logf("webhook delivery with a missing or wrong X-Authgear-Body-Signature refused: check webhookSecret")
+		writeText(rw, http.StatusUnauthorized, "invalid webhook signature")
+		return
+	}
+	var event webhookEvent
+	if err := json.Unmarshal(body, &event); err != nil {
+		writeText(rw, http.StatusBadRequest, "webhook body is not a JSON event")
+		return
+	}
+	userID := event.Context.UserID
+	if userID == "" {
+		userID = event.Payload.User.ID
+	}
+	evicted := 0
+	if userID != "" {
+		for _, c := range cachesOfApp(m.shared.app) {
+			evicted += c.evictUser(userID)
+		}
+	}
+	writeText(rw, http.StatusOK, "ok: "+strconv.Itoa(evicted)+" cached answers evicted")
+}
+
+// validSignature reports whether signature is the lowercase hex HMAC-SHA256
+// of body under secret, compared in constant time.
+func validSignature(secret, body []byte, signature string) bool {
+	mac := hmac.New(sha256.New, secret)
+	_, _ = mac.Write(body)
+	expected := hex.EncodeToString(mac.Sum(nil))
+	return subtle.ConstantTimeCompare([]byte(expected), []byte(signature)) == 1
+}
