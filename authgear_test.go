@@ -38,7 +38,9 @@ func TestNewRejectsInvalidOptions(t *testing.T) {
 		{"loginURL relative without slash", func(c *authgear.Config) { c.LoginURL = "login" }, "loginURL"},
 		{"loginURL javascript", func(c *authgear.Config) { c.LoginURL = "javascript:alert(1)" }, "loginURL"},
 		{"tls.ca missing file", func(c *authgear.Config) { c.TLS.CA = "/nonexistent/ca.pem" }, "tls.ca"},
-		{"tls.ca not PEM", func(c *authgear.Config) { c.TLS.CA = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----" }, "tls.ca"},
+		{"tls.ca not PEM", func(c *authgear.Config) {
+			c.TLS.CA = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----"
+		}, "tls.ca"},
 		{"webhookPath relative", func(c *authgear.Config) { c.WebhookPath = "hook"; c.WebhookSecret = "s" }, "webhookPath"},
 		{"webhookPath without secret", func(c *authgear.Config) { c.WebhookPath = "/hook" }, "webhookSecret is required"},
 	}
