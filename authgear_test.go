@@ -177,7 +177,7 @@ func TestEachCredentialSourceGivesItsUser(t *testing.T) {
 		{name: "no credential", r: request{}, calls: 0},
 		{name: "unrelated cookie only", r: request{cookies: map[string]string{"_ga": "GA1.2.3"}}, calls: 0},
 		{name: "bearer", r: request{header: bearer("alice")}, want: "alice", calls: 1},
-		{name: "bearer scheme lower case", r: request{header: map[string]string{"Authorization": "bearer user:alice"}}, want: "", calls: 1},
+		{name: "bearer scheme lower case", r: request{header: map[string]string{"Authorization": "bearer user:alice"}}, want: "alice", calls: 1},
 		{name: "session cookie", r: request{cookies: cookie("session", "bob")}, want: "bob", calls: 1},
 		{name: "app_session cookie", r: request{cookies: cookie("app_session", "carol")}, want: "carol", calls: 1},
 		{name: "app_access_token cookie", r: request{cookies: cookie("app_access_token", "alice")}, want: "alice", calls: 1},

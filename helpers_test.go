@@ -3,7 +3,6 @@ package authgear_test
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -68,6 +67,8 @@ var users = map[string]user{
 	"bob":   {id: "id-bob", roles: "editor"},
 	"carol": {id: "id-carol"},
 	"anon":  {id: "id-anon", anonymous: true},
+	// The user of the recorded webhook deliveries.
+	"fixture-user": {id: "ae9dd108-048e-4576-86ca-2c69bcd2ad08"},
 }
 
 // fakeResolver answers as Authgear's resolver does, from the recorded
@@ -148,7 +149,7 @@ func (f *fakeResolver) resolve(r *http.Request) fixture {
 	if host == "" {
 		host = r.Host
 	}
-	if token, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok && host == publicHost {
+	if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "bearer") && host == publicHost {
 		if fx, ok := f.valid(token); ok {
 			return fx
 		}
@@ -341,13 +342,5 @@ func assertNoIdentity(t testing.TB, s seen) {
 	}
 	if len(s.identity) != 0 {
 		t.Fatalf("backend saw identity headers %v, want none", s.identity)
-	}
-}
-
-// decodeJSON is a small helper for webhook answers.
-func decodeJSON(t testing.TB, data []byte, v interface{}) {
-	t.Helper()
-	if err := json.Unmarshal(data, v); err != nil {
-		t.Fatal(err)
 	}
 }

@@ -1,0 +1,222 @@
+package authgear
+
+import (
+	"testing"
+)
+
+// put resolves key as the given user at time now, as the middleware does:
+// lookup, then complete.
+func put(t *testing.T, c *cache, key, user string, now int64) {
+	t.Helper()
+	_, cl, leader := c.lookup(key, now)
+	if !leader {
+		t.Fatalf("lookup(%q) at %d: not the leader", key, now)
+	}
+	c.complete(key, cl, &answer{userID: user}, nil, now)
+}
+
+// has reports whether key has a fresh answer at time now, without making a
+// call for it.
+func has(c *cache, key string, now int64) bool {
+	ans, cl, leader := c.lookup(key, now)
+	if leader {
+		c.complete(key, cl, nil, errTest, now)
+	}
+	return ans != nil
+}
+
+type testError string
+
+func (e testError) Error() string { return string(e) }
+
+const errTest = testError("no resolver in this test")
+
+// checkLinks verifies that the three lists and the user index hold exactly
+// the map's entries.
+func checkLinks(t *testing.T, c *cache) {
+	t.Helper()
+	n := 0
+	for e := c.recent.front; e != nil; e = e.nextRecent {
+		if c.entries[e.key] != e {
+			t.Fatalf("recency list holds %q, not in the map", e.key)
+		}
+		n++
+	}
+	if n != len(c.entries) {
+		t.Fatalf("recency list has %d entries, map %d", n, len(c.entries))
+	}
+	n = 0
+	for e := c.inserted.front; e != nil; e = e.nextInserted {
+		n++
+	}
+	if n != len(c.entries) {
+		t.Fatalf("insertion list has %d entries, map %d", n, len(c.entries))
+	}
+	n = 0
+	for user, first := range c.byUser {
+		if first.prevUser != nil {
+			t.Fatalf("user %q's list starts in the middle", user)
+		}
+		for e := first; e != nil; e = e.nextUser {
+			if e.ans.userID != user || c.entries[e.key] != e {
+				t.Fatalf("user %q's list holds a stranger or a removed entry", user)
+			}
+			n++
+		}
+	}
+	users := 0
+	for _, e := range c.entries {
+		if e.ans.userID != "" {
+			users++
+		}
+	}
+	if n != users {
+		t.Fatalf("user index has %d entries, map %d with a user", n, users)
+	}
+}
+
+func TestCacheEvictsExpiredEntriesFirstThenLeastRecentlyUsed(t *testing.T) {
+	c := newCache(100, 0, 2)
+	put(t, c, "a", "alice", 0) // fresh until 100
+	put(t, c, "b", "bob", 50)  // fresh until 150
+	if !has(c, "a", 60) {      // a is now the most recently used
+		t.Fatal("a not cached")
+	}
+	put(t, c, "c", "carol", 120) // a has expired: it goes, although b is the least recently used
+	if has(c, "a", 120) || !has(c, "b", 120) || !has(c, "c", 120) {
+		t.Fatalf("after inserting c: entries %v, want b and c", keys(c))
+	}
+	checkLinks(t, c)
+	// Nothing has expired now: the least recently used goes, which is b once
+	// c is touched again.
+	has(c, "c", 130)
+	put(t, c, "d", "dave", 140)
+	if has(c, "b", 140) || !has(c, "c", 140) || !has(c, "d", 140) {
+		t.Fatalf("after inserting d: entries %v, want c and d", keys(c))
+	}
+	checkLinks(t, c)
+	if len(c.byUser) != 2 || c.byUser["alice"] != nil || c.byUser["bob"] != nil {
+		t.Fatalf("user index %v, want carol and dave only", c.byUser)
+	}
+}
+
+func TestCacheNeverHoldsMoreThanItsBound(t *testing.T) {
+	c := newCache(1000, 0, 10)
+	for i := 0; i < 100; i++ {
+		put(t, c, string(rune('A'+i)), "user", int64(i))
+		if c.len() > 10 {
+			t.Fatalf("cache holds %d entries, bound 10", c.len())
+		}
+	}
+	checkLinks(t, c)
+}
+
+func TestCacheExpiryAndStaleWindow(t *testing.T) {
+	c := newCache(100, 50, 10)
+	put(t, c, "a", "alice", 0)
+	tests := []struct {
+		now   int64
+		fresh bool
+		stale bool
+	}{
+		{99, true, true},
+		{100, false, true},
+		{149, false, true},
+		{150, false, false},
+	}
+	for _, tt := range tests {
+		ans, _, leader := c.lookup("a", tt.now)
+		if (ans != nil) != tt.fresh {
+			t.Fatalf("at %d: fresh = %v, want %v", tt.now, ans != nil, tt.fresh)
+		}
+		if leader {
+			// The resolver fails: the stale answer is what is left.
+			_, cl, _ := c.lookup("a", tt.now) // a waiter joins the call
+			if cl == nil {
+				t.Fatal("a concurrent miss did not join the call under way")
+			}
+			c.complete("a", cl, nil, errTest, tt.now)
+		}
+		if got := c.stale("a", tt.now) != nil; got != tt.stale {
+			t.Fatalf("at %d: stale = %v, want %v", tt.now, got, tt.stale)
+		}
+	}
+}
+
+func TestCacheOffKeepsNothing(t *testing.T) {
+	c := newCache(0, 0, 10)
+	put(t, c, "a", "alice", 0)
+	if c.len() != 0 {
+		t.Fatalf("cache with ttl 0 holds %d entries", c.len())
+	}
+}
+
+func TestEvictUserRemovesExactlyThatUsersEntries(t *testing.T) {
+	c := newCache(1000, 0, 100)
+	put(t, c, "alice-phone", "alice", 0)
+	put(t, c, "alice-laptop", "alice", 1)
+	put(t, c, "alice-tablet", "alice", 2)
+	put(t, c, "bob-phone", "bob", 3)
+	put(t, c, "anonymous", "", 4)
+	if n := c.evictUser("alice"); n != 3 {
+		t.Fatalf("evictUser removed %d entries, want 3", n)
+	}
+	checkLinks(t, c)
+	for _, key := range []string{"alice-phone", "alice-laptop", "alice-tablet"} {
+		if has(c, key, 10) {
+			t.Fatalf("%s still cached", key)
+		}
+	}
+	if !has(c, "bob-phone", 10) || !has(c, "anonymous", 10) {
+		t.Fatal("other entries were evicted")
+	}
+	if n := c.evictUser("alice"); n != 0 {
+		t.Fatalf("second eviction removed %d", n)
+	}
+	if n := c.evictUser("nobody"); n != 0 {
+		t.Fatalf("evicting an unknown user removed %d", n)
+	}
+}
+
+func TestUserIndexFollowsReplacementAndEviction(t *testing.T) {
+	c := newCache(10, 0, 2)
+	put(t, c, "k1", "alice", 0)
+	put(t, c, "k1", "alice", 20) // refreshed after expiry: replaced, not duplicated
+	put(t, c, "k2", "alice", 21)
+	put(t, c, "k3", "bob", 22) // evicts k1, the least recently used
+	checkLinks(t, c)
+	if n := c.evictUser("alice"); n != 1 {
+		t.Fatalf("evictUser removed %d, want 1 (k2)", n)
+	}
+	checkLinks(t, c)
+}
+
+func TestEvictionWinsOverAResolveUnderWay(t *testing.T) {
+	c := newCache(1000, 0, 10)
+	_, cl, leader := c.lookup("bob-session", 0)
+	if !leader {
+		t.Fatal("not the leader")
+	}
+	// Bob is disabled while his session is being resolved with the old answer.
+	c.evictUser("bob")
+	c.complete("bob-session", cl, &answer{userID: "bob"}, nil, 1)
+	if cl.ans == nil || cl.ans.userID != "bob" {
+		t.Fatal("the waiting requests did not get the call's answer")
+	}
+	if has(c, "bob-session", 2) {
+		t.Fatal("an answer resolved before the eviction was cached after it")
+	}
+	// The next resolve, started after the eviction, is cached again.
+	put(t, c, "bob-session", "bob", 3)
+	if !has(c, "bob-session", 4) {
+		t.Fatal("a resolve started after the eviction was not cached")
+	}
+}
+
+func keys(c *cache) []string {
+	var out []string
+	for k := range c.entries {
+		out = append(out, k)
+	}
+	return out
+}
