@@ -26,22 +26,29 @@ func isIdentityHeader(name string) bool {
 // the headers and the declared trailers, and removes identity header names
 // from Connection, so that no proxy downstream drops the headers this
 // middleware sets as hop-by-hop.
+//
+// The loop runs on every request under Yaegi, so it first tests two bytes
+// inline: every spelling of "x-authgear-" has '-' or '_' second and 'a' or
+// 'A' third, which rules out all but a few ordinary header names without a
+// function call.
 func stripIdentityHeaders(req *http.Request) {
 	h := req.Header
 	for name := range h {
-		if isIdentityHeader(name) {
+		if len(name) >= len(identityPrefix) && (name[1] == '-' || name[1] == '_') && (name[2] == 'a' || name[2] == 'A') && isIdentityHeader(name) {
 			delete(h, name)
 		}
 	}
-	if c := h["Connection"]; len(c) > 0 {
-		h["Connection"] = withoutIdentityTokens(c)
+	if len(h["Connection"]) > 0 {
+		h["Connection"] = withoutIdentityTokens(h["Connection"])
 		if len(h["Connection"]) == 0 {
 			delete(h, "Connection")
 		}
 	}
-	for name := range req.Trailer {
-		if isIdentityHeader(name) {
-			delete(req.Trailer, name)
+	if len(req.Trailer) > 0 {
+		for name := range req.Trailer {
+			if isIdentityHeader(name) {
+				delete(req.Trailer, name)
+			}
 		}
 	}
 }
@@ -69,8 +76,9 @@ func withoutIdentityTokens(values []string) []string {
 }
 
 // credentialKey returns the cache key of the request's Authgear credentials:
-// the Authorization header and the three credential cookies, each with its
-// presence and length so that no two different inputs encode alike, hashed
+// the Authorization header and the three credential cookies, each present one
+// as a tag, its length and its value so that no two different inputs encode
+// alike, hashed
 // with SHA-256 so that raw tokens are not kept as keys. The second result is
 // false when the request carries none of them.
 //
@@ -79,39 +87,26 @@ func withoutIdentityTokens(values []string) []string {
 // every app_session user one and the same cache entry.
 func credentialKey(req *http.Request, names cookieNames) (string, bool) {
 	authorization := req.Header["Authorization"]
-	if len(authorization) == 0 && len(req.Header["Cookie"]) == 0 {
-		return "", false
-	}
-	b := make([]byte, 0, 256)
+	key := ""
 	for _, v := range authorization {
-		b = appendField(b, 'A', v)
+		key += "A" + strconv.Itoa(len(v)) + ":" + v
 	}
-	found := len(authorization) > 0
-	if c, err := req.Cookie(names.appSession); err == nil {
-		b = appendField(b, 'S', c.Value)
-		found = true
+	if len(req.Header["Cookie"]) > 0 {
+		if c, err := req.Cookie(names.appSession); err == nil {
+			key += "S" + strconv.Itoa(len(c.Value)) + ":" + c.Value
+		}
+		if c, err := req.Cookie(names.appAccessToken); err == nil {
+			key += "T" + strconv.Itoa(len(c.Value)) + ":" + c.Value
+		}
+		if c, err := req.Cookie(names.session); err == nil {
+			key += "I" + strconv.Itoa(len(c.Value)) + ":" + c.Value
+		}
 	}
-	if c, err := req.Cookie(names.appAccessToken); err == nil {
-		b = appendField(b, 'T', c.Value)
-		found = true
-	}
-	if c, err := req.Cookie(names.session); err == nil {
-		b = appendField(b, 'I', c.Value)
-		found = true
-	}
-	if !found {
+	if key == "" {
 		return "", false
 	}
-	sum := sha256.Sum256(b)
+	sum := sha256.Sum256([]byte(key))
 	return string(sum[:]), true
-}
-
-// appendField appends one credential as tag, decimal length, ':' and value.
-func appendField(b []byte, tag byte, value string) []byte {
-	b = append(b, tag)
-	b = strconv.AppendInt(b, int64(len(value)), 10)
-	b = append(b, ':')
-	return append(b, value...)
 }
 
 // hopHeaders are removed from the request to the resolver: they describe the
