@@ -1,0 +1,164 @@
+package standin
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Fault modes accepted by Fault.Mode.
+const (
+	ModeNormal     = ""            // answer normally (after Latency, or with Status)
+	ModeHang       = "hang"        // block until the client goes away or Close is called
+	ModeClose      = "close"       // close the connection without answering
+	ModeReset      = "reset"       // write the start of a response, then reset the connection
+	ModeHugeHeader = "huge-header" // answer with an extra 1 MiB X-Authgear-Padding header
+)
+
+// HugeHeaderSize is the length of the X-Authgear-Padding value sent in
+// huge-header mode.
+const HugeHeaderSize = 1 << 20
+
+// Fault makes resolve requests misbehave. The zero value means no fault.
+// Faults apply to resolve requests only, never to /_standin/ control requests.
+type Fault struct {
+	Latency time.Duration // added before answering
+	Status  int           // when non-zero, answer this status with a short text/plain body instead of resolving
+	Mode    string        // one of the Mode constants
+}
+
+// String renders f in the query form that POST /_standin/fault accepts.
+func (f Fault) String() string {
+	q := url.Values{}
+	if f.Latency != 0 {
+		q.Set("latency", f.Latency.String())
+	}
+	if f.Status != 0 {
+		q.Set("status", strconv.Itoa(f.Status))
+	}
+	if f.Mode != "" {
+		q.Set("mode", f.Mode)
+	}
+	return q.Encode()
+}
+
+// parseFault reads latency, status and mode from q; an empty q is no fault.
+func parseFault(q url.Values) (Fault, error) {
+	var f Fault
+	for k := range q {
+		switch k {
+		case "latency", "status", "mode":
+		default:
+			return Fault{}, fmt.Errorf("unknown parameter %q: use latency (e.g. 20ms), status (e.g. 500) and mode (hang, close, reset, huge-header)", k)
+		}
+	}
+	if s := q.Get("latency"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 {
+			return Fault{}, fmt.Errorf("latency %q: want a non-negative Go duration such as 20ms or 1.5s", s)
+		}
+		f.Latency = d
+	}
+	if s := q.Get("status"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 200 || n > 599 {
+			return Fault{}, fmt.Errorf("status %q: want an HTTP status from 200 to 599", s)
+		}
+		f.Status = n
+	}
+	f.Mode = q.Get("mode")
+	switch f.Mode {
+	case ModeNormal, ModeHang, ModeClose, ModeReset, ModeHugeHeader:
+	default:
+		return Fault{}, fmt.Errorf("mode %q: want one of hang, close, reset, huge-header (or none)", f.Mode)
+	}
+	return f, nil
+}
+
+// applyFault runs f for a resolve request. It returns true when the caller
+// should go on answering (normally, or with the huge header already set), false
+// when the fault has dealt with the request.
+func (r *Resolver) applyFault(w http.ResponseWriter, req *http.Request, f *Fault) bool {
+	if f.Latency > 0 {
+		t := time.NewTimer(f.Latency)
+		select {
+		case <-t.C:
+		case <-req.Context().Done():
+			t.Stop()
+			return false
+		case <-r.closed:
+			t.Stop()
+			abort(w)
+			return false
+		}
+	}
+	switch f.Mode {
+	case ModeHang:
+		select {
+		case <-req.Context().Done():
+		case <-r.closed:
+			abort(w)
+		}
+		return false
+	case ModeClose:
+		abort(w)
+		return false
+	case ModeReset:
+		reset(w)
+		return false
+	case ModeHugeHeader:
+		w.Header()[hdrPadding] = []string{hugeValue()}
+	}
+	if f.Status != 0 {
+		w.Header().Set(hdrRobots, valRobots)
+		msg := http.StatusText(f.Status)
+		if f.Status == http.StatusInternalServerError {
+			msg = "internal error" // what Authgear's resolve handler answers
+		}
+		http.Error(w, msg, f.Status)
+		return false
+	}
+	return true
+}
+
+// abort closes the connection without an answer. Outside an HTTP/1 server
+// (HTTP/2, a ResponseRecorder) it panics with http.ErrAbortHandler, which
+// net/http turns into a reset stream without logging.
+func abort(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	conn.Close()
+}
+
+// reset writes a truncated status line and header, then closes the TCP
+// connection with SO_LINGER 0 so the client gets a RST: a client must treat
+// this as a failed call, never as an answer.
+func reset(w http.ResponseWriter) {
+	conn, _, err := http.NewResponseController(w).Hijack()
+	if err != nil {
+		panic(http.ErrAbortHandler)
+	}
+	_, _ = conn.Write([]byte("HTTP/1.1 200 OK\r\nX-Authgear-Session-Valid: tr"))
+	if tc, ok := conn.(*net.TCPConn); ok {
+		_ = tc.SetLinger(0)
+	}
+	conn.Close()
+}
+
+var (
+	hugeOnce sync.Once
+	hugeStr  string
+)
+
+// hugeValue is built once: the header is meant to stress the client, not us.
+func hugeValue() string {
+	hugeOnce.Do(func() { hugeStr = strings.Repeat("a", HugeHeaderSize) })
+	return hugeStr
+}
