@@ -1,0 +1,20 @@
+# traefik-authgear: the commands a developer and CI use.
+
+.PHONY: test demo bench stress traefik fmt
+
+# The whole test suite: gofmt, go vet, unit tests with -race, the plugin's
+# tests under Yaegi v0.16.1, and end-to-end tests in a real Traefik.
+test:
+	tools/test.sh
+
+# The plugin in a real Traefik on 127.0.0.1:8080 in front of an echo backend,
+# against the stand-in resolver (or a real Authgear with AUTHGEAR_RESOLVER_URL).
+demo:
+	go run ./cmd/demo
+
+# Prints the path of the Traefik v3.6.12 binary, building it once if needed.
+traefik:
+	tools/traefik-bin.sh
+
+fmt:
+	gofmt -w .

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# The whole test suite: what `make test` and CI run.
+#
+#   1. gofmt and go vet over every package (the e2e ones included);
+#   2. the unit tests, compiled, with the race detector;
+#   3. the plugin package's tests under Yaegi v0.16.1, Traefik's interpreter;
+#   4. the end-to-end tests: a real Traefik v3.6.12 (built once and cached,
+#      see tools/traefik-bin.sh) loading the plugin in front of the stand-in
+#      resolver and an echo backend.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "gofmt"
+unformatted=$(gofmt -l .)
+if [ -n "$unformatted" ]; then
+	echo "gofmt would change these files:"
+	echo "$unformatted"
+	exit 1
+fi
+
+step "go vet"
+go vet ./...
+go vet -tags e2e ./...
+
+step "unit tests (compiled, race detector)"
+go test -race -count=1 ./...
+
+step "plugin tests under Yaegi v0.16.1"
+tools/yaegi-test.sh
+
+step "end-to-end tests in a real Traefik v3.6.12"
+TRAEFIK_BIN=$(tools/traefik-bin.sh)
+export TRAEFIK_BIN
+go test -tags e2e -count=1 -timeout 20m ./e2e/ ./internal/harness/
