@@ -73,8 +73,9 @@ func decide(s *settings, valid, anonymous bool, roles string) int {
 	return verdictForbidden
 }
 
-// applyTo sets the answer's identity headers on a request's headers.
-func (a *answer) applyTo(h http.Header) {
+// applyIdentity sets the answer's identity headers on a request's headers.
+// A plain function, not a method: it runs on every request under Yaegi.
+func applyIdentity(h http.Header, a *answer) {
 	for i, name := range a.names {
 		h[name] = a.values[i]
 	}

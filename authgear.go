@@ -12,6 +12,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"time"
 )
 
 // Config is the middleware's configuration as Traefik decodes it.
@@ -114,6 +115,10 @@ func New(ctx context.Context, next http.Handler, config *Config, name string) (h
 }
 
 // ServeHTTP runs the middleware for one request.
+//
+// Yaegi interprets every statement here on every request, and an interpreted
+// method call costs several times a function call, so the cache-hit path
+// calls plain functions and does its checks inline.
 func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	s := m.settings
 	if s.webhookPath != "" && req.URL.Path == s.webhookPath {
@@ -124,32 +129,38 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	// 1. Identity headers sent by the client are forgeries.
 	stripIdentityHeaders(req)
 
-	// 2. to 5. Who do the request's credentials belong to?
+	// 2. to 5. Who do the request's credentials belong to? The cache knows,
+	// or one resolver call shared by the concurrent misses finds out.
 	var ans *answer
 	key, hasCredentials := credentialKey(req, s.cookies)
 	if hasCredentials {
-		var status int
-		ans, status = m.identify(req, key)
-		if status != 0 {
-			writeResolverFailure(rw, status)
-			return
+		ans = freshAnswer(m.shared.cache, key, time.Now().UnixNano())
+		if ans == nil {
+			var status int
+			ans, status = m.identify(req, key)
+			if status != 0 {
+				writeResolverFailure(rw, status)
+				return
+			}
 		}
 	}
 
 	// 6. Policy, then the request goes on with the identity attached.
-	verdict := s.anonymousVerdict
-	if ans != nil {
-		verdict = ans.verdict
-		if s.forwardCookies {
-			addSetCookies(rw.Header(), ans.cookies)
+	if ans == nil {
+		if s.anonymousVerdict != verdictPass && !isPreflight(req) {
+			m.refuse(rw, req, s.anonymousVerdict)
+			return
 		}
-	}
-	if verdict != verdictPass && !isPreflight(req) {
-		m.refuse(rw, req, verdict)
+		m.next.ServeHTTP(rw, req)
 		return
 	}
-	if ans != nil {
-		ans.applyTo(req.Header)
+	if len(ans.cookies) > 0 && s.forwardCookies {
+		addSetCookies(rw.Header(), ans.cookies)
 	}
+	if ans.verdict != verdictPass && !isPreflight(req) {
+		m.refuse(rw, req, ans.verdict)
+		return
+	}
+	applyIdentity(req.Header, ans)
 	m.next.ServeHTTP(rw, req)
 }

@@ -64,6 +64,24 @@ func newCache(ttl, staleIfError int64, maxSize int) *cache {
 	}
 }
 
+// freshAnswer returns the fresh answer cached for key, or nil. It is the
+// cache-hit path of every request, so it is a plain function: under Yaegi a
+// method call costs several times a function call.
+func freshAnswer(c *cache, key string, now int64) *answer {
+	c.mu.Lock()
+	e := c.entries[key]
+	if e == nil || now >= e.expires {
+		c.mu.Unlock()
+		return nil
+	}
+	if c.recent.front != e {
+		c.unlinkRecent(e)
+		c.pushRecent(e)
+	}
+	c.mu.Unlock()
+	return e.ans
+}
+
 // lookup returns the fresh answer for key, or else the call to wait for. When
 // leader is true the caller must make the resolver call and report it with
 // complete; other callers wait for call.done.

@@ -27,14 +27,14 @@ func isIdentityHeader(name string) bool {
 // from Connection, so that no proxy downstream drops the headers this
 // middleware sets as hop-by-hop.
 //
-// The loop runs on every request under Yaegi, so it first tests two bytes
-// inline: every spelling of "x-authgear-" has '-' or '_' second and 'a' or
-// 'A' third, which rules out all but a few ordinary header names without a
-// function call.
+// The loop runs on every request under Yaegi, so it first tests one byte
+// inline: every spelling of "x-authgear-" has 'a' or 'A' third (b|0x20 folds
+// exactly those two to 'a'), which rules out all but a few ordinary header
+// names without a function call.
 func stripIdentityHeaders(req *http.Request) {
 	h := req.Header
 	for name := range h {
-		if len(name) >= len(identityPrefix) && (name[1] == '-' || name[1] == '_') && (name[2] == 'a' || name[2] == 'A') && isIdentityHeader(name) {
+		if len(name) >= len(identityPrefix) && name[2]|0x20 == 'a' && isIdentityHeader(name) {
 			delete(h, name)
 		}
 	}
@@ -77,8 +77,7 @@ func withoutIdentityTokens(values []string) []string {
 
 // credentialKey returns the cache key of the request's Authgear credentials:
 // the Authorization header and the three credential cookies, each present one
-// as a tag, its length and its value so that no two different inputs encode
-// alike, hashed
+// tagged so that no two different inputs encode alike, hashed
 // with SHA-256 so that raw tokens are not kept as keys. The second result is
 // false when the request carries none of them.
 //
@@ -87,19 +86,36 @@ func withoutIdentityTokens(values []string) []string {
 // every app_session user one and the same cache entry.
 func credentialKey(req *http.Request, names cookieNames) (string, bool) {
 	authorization := req.Header["Authorization"]
+	cookieLines := req.Header["Cookie"]
 	key := ""
-	for _, v := range authorization {
-		key += "A" + strconv.Itoa(len(v)) + ":" + v
+	if len(cookieLines) > 0 {
+		// Cookie values never contain ';' (the header is split on it), so
+		// "<tag><value>;" segments cannot run into each other. Two cheap
+		// substring tests skip the lookups of cookies that are not there.
+		line := cookieLines[0]
+		maybeApp := len(cookieLines) > 1 || strings.Contains(line, "app_")
+		if maybeApp {
+			if c, err := req.Cookie(names.appSession); err == nil {
+				key = "S" + c.Value + ";"
+			}
+			if c, err := req.Cookie(names.appAccessToken); err == nil {
+				key += "T" + c.Value + ";"
+			}
+		}
+		if maybeApp || strings.Contains(line, "session=") {
+			if c, err := req.Cookie(names.session); err == nil {
+				key += "I" + c.Value + ";"
+			}
+		}
 	}
-	if len(req.Header["Cookie"]) > 0 {
-		if c, err := req.Cookie(names.appSession); err == nil {
-			key += "S" + strconv.Itoa(len(c.Value)) + ":" + c.Value
-		}
-		if c, err := req.Cookie(names.appAccessToken); err == nil {
-			key += "T" + strconv.Itoa(len(c.Value)) + ":" + c.Value
-		}
-		if c, err := req.Cookie(names.session); err == nil {
-			key += "I" + strconv.Itoa(len(c.Value)) + ":" + c.Value
+	// Authorization comes last, as the rest of the key, so whatever bytes it
+	// holds cannot be mistaken for a cookie segment.
+	if len(authorization) == 1 {
+		key += "A" + authorization[0]
+	} else if len(authorization) > 1 {
+		key += "M"
+		for _, v := range authorization {
+			key += strconv.Itoa(len(v)) + ":" + v
 		}
 	}
 	if key == "" {

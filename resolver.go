@@ -43,9 +43,10 @@ func noRedirect(*http.Request, []*http.Request) error {
 	return http.ErrUseLastResponse
 }
 
-// identify returns the identity for the request's credentials, from the cache
-// or from one resolver call shared by all concurrent misses of the same key.
-// A non-zero status means the request must be answered with it.
+// identify returns the identity for the request's credentials after a cache
+// miss: from the one resolver call shared by all concurrent misses of the
+// same key (or from the cache, if an answer arrived meanwhile). A non-zero
+// status means the request must be answered with it.
 func (m *Middleware) identify(req *http.Request, key string) (*answer, int) {
 	c := m.shared.cache
 	now := time.Now().UnixNano()
