@@ -1,0 +1,139 @@
+package e2e
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	"testing"
+)
+
+// There is no Docker engine on the machines that run these tests, so the
+// Docker-labels snippet is not run through Traefik's Docker provider. What the
+// plugin receives is the same either way: the label parser turns
+// "traefik.http.middlewares.auth.plugin.authgear.cacheTTL=60s" into a map of
+// strings, exactly what the file provider builds from a YAML file in which
+// every value is a quoted string. So the tests convert the labels into such a
+// file (labelsToYAML) and run it.
+
+// parseLabels reads "key=value" lines (blank lines and # comments skipped)
+// into a nested map keyed by the dot-separated parts after "traefik.".
+// Labels outside "traefik.http." (traefik.enable, say) are left out.
+func parseLabels(src string) (map[string]any, error) {
+	root := map[string]any{}
+	for i, line := range strings.Split(src, "\n") {
+		line = strings.TrimSpace(line)
+		if line == "" || strings.HasPrefix(line, "#") {
+			continue
+		}
+		key, value, ok := strings.Cut(line, "=")
+		if !ok {
+			return nil, fmt.Errorf("line %d: want key=value, got %q", i+1, line)
+		}
+		path, ok := strings.CutPrefix(key, "traefik.")
+		if !ok || !strings.HasPrefix(path, "http.") {
+			continue
+		}
+		if err := setPath(root, strings.Split(path, "."), value); err != nil {
+			return nil, fmt.Errorf("line %d: %w", i+1, err)
+		}
+	}
+	return root, nil
+}
+
+// setPath sets m[p0][p1]...[pn] = value, creating the mappings on the way.
+func setPath(m map[string]any, path []string, value any) error {
+	for i, k := range path[:len(path)-1] {
+		next, ok := m[k]
+		if !ok {
+			next = map[string]any{}
+			m[k] = next
+		}
+		if m, ok = next.(map[string]any); !ok {
+			return fmt.Errorf("%s is both a value and a section", strings.Join(path[:i+1], "."))
+		}
+	}
+	last := path[len(path)-1]
+	if _, dup := m[last]; dup {
+		return fmt.Errorf("%s given twice", strings.Join(path, "."))
+	}
+	m[last] = value
+	return nil
+}
+
+// emitYAML renders maps (keys sorted), sequences and strings as block YAML;
+// every string is double-quoted, as Docker labels would deliver it.
+func emitYAML(v any) string {
+	var b strings.Builder
+	writeYAML(&b, v, 0)
+	return b.String()
+}
+
+func writeYAML(b *strings.Builder, v any, indent int) {
+	pad := strings.Repeat("  ", indent)
+	switch v := v.(type) {
+	case map[string]any:
+		keys := make([]string, 0, len(v))
+		for k := range v {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if s, ok := v[k].(string); ok {
+				fmt.Fprintf(b, "%s%s: %s\n", pad, k, yamlQuote(s))
+				continue
+			}
+			fmt.Fprintf(b, "%s%s:\n", pad, k)
+			writeYAML(b, v[k], indent+1)
+		}
+	case []any:
+		for _, item := range v {
+			if s, ok := item.(string); ok {
+				fmt.Fprintf(b, "%s- %s\n", pad, yamlQuote(s))
+				continue
+			}
+			fmt.Fprintf(b, "%s-\n", pad)
+			writeYAML(b, item, indent+1)
+		}
+	default:
+		fmt.Fprintf(b, "%s%s\n", pad, yamlQuote(fmt.Sprint(v)))
+	}
+}
+
+// yamlQuote double-quotes s for YAML.
+func yamlQuote(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+func TestLabelsToYAML(t *testing.T) {
+	labels := "traefik.enable=true\n" +
+		"traefik.http.middlewares.auth.plugin.authgear.cacheTTL=60s\n" +
+		"traefik.http.middlewares.auth.plugin.authgear.allowedRoles=admin,editor\n" +
+		"traefik.http.routers.api.rule=Host(`a.b`) && Path(`/x=1`)\n"
+	m, err := parseLabels(labels)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := emitYAML(m)
+	want := `http:
+  middlewares:
+    auth:
+      plugin:
+        authgear:
+          allowedRoles: "admin,editor"
+          cacheTTL: "60s"
+  routers:
+    api:
+      rule: "Host(` + "`a.b`" + `) && Path(` + "`/x=1`" + `)"
+`
+	if got != want {
+		t.Errorf("emitYAML(parseLabels) =\n%s\nwant\n%s", got, want)
+	}
+	back, err := parseYAML(got)
+	if err != nil || !reflect.DeepEqual(back, any(m)) {
+		t.Errorf("round trip: %v, %v", back, err)
+	}
+	if _, err := parseLabels("traefik.http.a=1\ntraefik.http.a.b=2\n"); err == nil {
+		t.Error("a label that is both a value and a section was accepted")
+	}
+}

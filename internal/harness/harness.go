@@ -1,0 +1,95 @@
+// Package harness runs a real Traefik with the plugin loaded from this
+// repository's source, for the end-to-end tests, the demo, the benchmarks and
+// the stress tests.
+//
+// Traefik loads the plugin the way a developer does before publishing it:
+// experimental.localPlugins in the static configuration, and the plugin's
+// source under plugins-local/src/<module> in Traefik's working directory, a
+// temporary folder per run.
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+)
+
+// PluginModule is the plugin's Go module path, the moduleName given to Traefik.
+const PluginModule = "github.com/traefik-authgear/traefik-authgear"
+
+// PluginName is the plugin's key in Traefik's static configuration, the name
+// used after "plugin." in middleware definitions.
+const PluginName = "authgear"
+
+// RepoRoot walks up from the working directory to the folder whose go.mod
+// declares PluginModule.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		if mod, err := modulePath(filepath.Join(dir, "go.mod")); err == nil && mod == PluginModule {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", fmt.Errorf("no go.mod with module %s above the working directory", PluginModule)
+		}
+		dir = parent
+	}
+}
+
+// modulePath returns the module path declared in a go.mod file.
+func modulePath(goMod string) (string, error) {
+	data, err := os.ReadFile(goMod)
+	if err != nil {
+		return "", err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "module"); ok {
+			return strings.Trim(strings.TrimSpace(rest), `"`), nil
+		}
+	}
+	return "", fmt.Errorf("%s: no module line", goMod)
+}
+
+// TraefikBinary returns the path of the Traefik binary that tools/traefik-bin.sh
+// provides: TRAEFIK_BIN when set, else a cached build, built on first use
+// (about 15 minutes). The script's progress goes to this process's stderr.
+func TraefikBinary() (string, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command(filepath.Join(root, "tools", "traefik-bin.sh"))
+	cmd.Dir = root
+	cmd.Stderr = os.Stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return "", fmt.Errorf("tools/traefik-bin.sh: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	bin := strings.TrimSpace(lines[len(lines)-1])
+	if bin == "" {
+		return "", errors.New("tools/traefik-bin.sh printed no path")
+	}
+	return bin, nil
+}
+
+// FreeAddr returns a loopback address with a port that was free a moment ago.
+func FreeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	addr := l.Addr().String()
+	return addr, l.Close()
+}

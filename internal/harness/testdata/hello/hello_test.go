@@ -1,0 +1,3 @@
+package hello
+
+// A test file, which CopyPlugin must leave out.

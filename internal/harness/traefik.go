@@ -1,0 +1,337 @@
+package harness
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+)
+
+// Options configure one Traefik process.
+type Options struct {
+	// Binary is the Traefik executable; default: TraefikBinary().
+	Binary string
+	// EntryAddr is the "web" entrypoint's address; default: a free loopback port.
+	EntryAddr string
+	// Dynamic is the dynamic configuration (YAML) for the file provider, which
+	// watches it: see WriteDynamic.
+	Dynamic string
+	// LogLevel is Traefik's log level; default "ERROR" (plugin stderr is
+	// logged at ERROR, so it is kept).
+	LogLevel string
+	// ExtraStatic is YAML appended to the static configuration, for top-level
+	// sections such as api, metrics or tracing. The "traefik" entrypoint (see
+	// Traefik.AdminAddr) already exists for api, ping and metrics.
+	ExtraStatic string
+	// EntryPoints adds entrypoints, name to address.
+	EntryPoints map[string]string
+	// Experimental, when set, replaces the generated "experimental:" section
+	// (which declares the plugin under experimental.localPlugins).
+	Experimental string
+	// Output receives Traefik's stdout and stderr as they come; the last
+	// megabyte is kept for Logs in any case.
+	Output io.Writer
+	// NoPlugin runs a bare Traefik without the plugin (for benchmarks).
+	NoPlugin bool
+	// PluginSource is the module root whose plugin files are loaded; default
+	// RepoRoot(). Its go.mod's module path is the moduleName given to Traefik.
+	PluginSource string
+	// StartTimeout bounds the wait for Traefik's ping; default 60 s.
+	StartTimeout time.Duration
+}
+
+// Traefik is a running Traefik process.
+type Traefik struct {
+	// Dir is Traefik's working directory, removed by Stop.
+	Dir string
+	// URL is "http://" + EntryAddr.
+	URL string
+	// EntryAddr is the "web" entrypoint's address.
+	EntryAddr string
+	// AdminAddr is the "traefik" entrypoint's address (ping; api and metrics
+	// when ExtraStatic enables them).
+	AdminAddr string
+	// Cmd is the running process.
+	Cmd *exec.Cmd
+
+	dynamicFile string
+	logs        *tailBuffer
+	exited      chan struct{} // closed when the process has exited
+	waitErr     error         // set before exited is closed
+	stopOnce    sync.Once
+	stopErr     error
+}
+
+// Start writes the configuration into a new temporary folder, copies the
+// plugin's source under plugins-local, runs Traefik there and waits until it
+// answers its ping. The routes may not be ready yet: use WaitRoute.
+func Start(ctx context.Context, o Options) (*Traefik, error) {
+	if err := o.defaults(); err != nil {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "traefik-authgear-run-")
+	if err != nil {
+		return nil, err
+	}
+	t := &Traefik{
+		Dir:         dir,
+		EntryAddr:   o.EntryAddr,
+		URL:         "http://" + o.EntryAddr,
+		dynamicFile: filepath.Join(dir, "conf", "dynamic.yml"),
+		logs:        &tailBuffer{},
+		exited:      make(chan struct{}),
+	}
+	if err := t.prepare(o); err != nil {
+		os.RemoveAll(dir)
+		return nil, err
+	}
+	var out io.Writer = t.logs
+	if o.Output != nil {
+		out = io.MultiWriter(t.logs, o.Output)
+	}
+	t.Cmd = exec.Command(o.Binary, "--configFile="+filepath.Join(dir, "traefik.yml"))
+	t.Cmd.Dir = dir
+	t.Cmd.Stdout = out
+	t.Cmd.Stderr = out
+	t.Cmd.SysProcAttr = sysProcAttr()
+	if err := t.Cmd.Start(); err != nil {
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("start %s: %w", o.Binary, err)
+	}
+	go func() {
+		t.waitErr = t.Cmd.Wait()
+		close(t.exited)
+	}()
+	if err := t.waitPing(ctx, o.StartTimeout); err != nil {
+		logs := t.Logs()
+		t.Stop()
+		return nil, fmt.Errorf("%w\nTraefik output:\n%s", err, logs)
+	}
+	return t, nil
+}
+
+// defaults fills in the zero options.
+func (o *Options) defaults() error {
+	var err error
+	if o.Binary == "" {
+		if o.Binary, err = TraefikBinary(); err != nil {
+			return err
+		}
+	}
+	if o.EntryAddr == "" {
+		if o.EntryAddr, err = FreeAddr(); err != nil {
+			return err
+		}
+	}
+	if o.LogLevel == "" {
+		o.LogLevel = "ERROR"
+	}
+	if o.PluginSource == "" && !o.NoPlugin {
+		if o.PluginSource, err = RepoRoot(); err != nil {
+			return err
+		}
+	}
+	if o.StartTimeout == 0 {
+		o.StartTimeout = 60 * time.Second
+	}
+	return nil
+}
+
+// prepare writes the plugin source and both configuration files into t.Dir.
+func (t *Traefik) prepare(o Options) error {
+	adminAddr, err := FreeAddr()
+	if err != nil {
+		return err
+	}
+	t.AdminAddr = adminAddr
+	static := staticConfig{
+		LogLevel:     o.LogLevel,
+		EntryAddr:    o.EntryAddr,
+		AdminAddr:    adminAddr,
+		EntryPoints:  o.EntryPoints,
+		DynamicFile:  t.dynamicFile,
+		Experimental: o.Experimental,
+		Extra:        o.ExtraStatic,
+	}
+	if !o.NoPlugin {
+		module, err := modulePath(filepath.Join(o.PluginSource, "go.mod"))
+		if err != nil {
+			return err
+		}
+		dst := filepath.Join(t.Dir, "plugins-local", "src", filepath.FromSlash(module))
+		if err := CopyPlugin(o.PluginSource, dst); err != nil {
+			return err
+		}
+		static.Module = module
+	} else {
+		static.Experimental = ""
+	}
+	if err := os.MkdirAll(filepath.Dir(t.dynamicFile), 0o755); err != nil {
+		return err
+	}
+	if err := t.WriteDynamic(o.Dynamic); err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(t.Dir, "traefik.yml"), []byte(static.yaml()), 0o644)
+}
+
+// waitPing polls Traefik's ping until it answers 200.
+func (t *Traefik) waitPing(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	url := "http://" + t.AdminAddr + "/ping"
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if resp, err := http.DefaultClient.Do(req); err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		select {
+		case <-t.exited:
+			return fmt.Errorf("traefik exited during start-up: %v", t.waitErr)
+		case <-ctx.Done():
+			return fmt.Errorf("traefik did not answer %s within %s", url, timeout)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// WaitRoute polls GET URL+path, without credentials, until the route answers
+// through its middlewares: anything but a connection error, a 404 (no router
+// yet, or the plugin failed to load: Traefik then disables every router that
+// uses a plugin), or Traefik's own 502/503 pages (service not ready).
+// On timeout the error carries Traefik's output.
+func (t *Traefik) WaitRoute(path string, timeout time.Duration) error {
+	return t.WaitRequest(func() *http.Request {
+		req, _ := http.NewRequest(http.MethodGet, t.URL+path, nil)
+		return req
+	}, timeout)
+}
+
+// WaitRequest is WaitRoute with a request of the caller's making (a Host
+// header for a Host rule, say); newRequest is called for every attempt.
+func (t *Traefik) WaitRequest(newRequest func() *http.Request, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	client := &http.Client{
+		Timeout:       5 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
+	last := "no answer"
+	for {
+		req := newRequest()
+		resp, err := client.Do(req)
+		if err == nil {
+			body, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+			resp.Body.Close()
+			if routeAnswered(resp.StatusCode, body) {
+				return nil
+			}
+			last = fmt.Sprintf("%d %q", resp.StatusCode, body)
+		} else {
+			last = err.Error()
+		}
+		select {
+		case <-t.exited:
+			return fmt.Errorf("traefik exited: %v\nTraefik output:\n%s", t.waitErr, t.Logs())
+		default:
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("route %s %s not ready within %s (last: %s)\nTraefik output:\n%s",
+				req.Method, req.URL, timeout, last, t.Logs())
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// routeAnswered tells a route's own answer from Traefik's "not routed yet".
+func routeAnswered(status int, body []byte) bool {
+	b := strings.TrimSpace(string(body))
+	switch {
+	case status == http.StatusNotFound:
+		return false
+	case status == http.StatusBadGateway && b == "Bad Gateway":
+		return false
+	case status == http.StatusServiceUnavailable && b == "Service Unavailable":
+		return false
+	}
+	return true
+}
+
+// WriteDynamic replaces the dynamic configuration atomically (a temporary
+// file renamed over it), so the watching file provider never reads half a
+// file. Traefik applies it after about 100 ms; poll for the change.
+func (t *Traefik) WriteDynamic(yaml string) error {
+	if strings.TrimSpace(yaml) == "" {
+		yaml = "http: {}\n"
+	}
+	tmp := filepath.Join(t.Dir, ".dynamic.yml.tmp")
+	if err := os.WriteFile(tmp, []byte(yaml), 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, t.dynamicFile)
+}
+
+// RSS returns Traefik's resident set size in bytes (VmRSS, Linux only).
+func (t *Traefik) RSS() (int64, error) {
+	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", t.Cmd.Process.Pid))
+	if err != nil {
+		return 0, err
+	}
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	for sc.Scan() {
+		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			f := strings.Fields(rest) // "12345 kB"
+			if len(f) != 2 || f[1] != "kB" {
+				return 0, fmt.Errorf("unexpected VmRSS line %q", sc.Text())
+			}
+			kb, err := strconv.ParseInt(f[0], 10, 64)
+			return kb * 1024, err
+		}
+	}
+	return 0, errors.New("no VmRSS in /proc status")
+}
+
+// Logs returns Traefik's output so far (the last megabyte).
+func (t *Traefik) Logs() string { return t.logs.String() }
+
+// Exited is closed when the Traefik process has exited.
+func (t *Traefik) Exited() <-chan struct{} { return t.exited }
+
+// Stop sends SIGTERM, kills the process if it has not exited after 5 s, and
+// removes Dir. It is safe to call more than once.
+func (t *Traefik) Stop() error {
+	t.stopOnce.Do(func() {
+		if t.Cmd != nil && t.Cmd.Process != nil {
+			select {
+			case <-t.exited:
+			default:
+				t.Cmd.Process.Signal(syscall.SIGTERM)
+				select {
+				case <-t.exited:
+				case <-time.After(5 * time.Second):
+					t.Cmd.Process.Kill()
+					<-t.exited
+					t.stopErr = errors.New("traefik did not stop within 5 s of SIGTERM and was killed")
+				}
+			}
+		}
+		if err := os.RemoveAll(t.Dir); err != nil && t.stopErr == nil {
+			t.stopErr = err
+		}
+	})
+	return t.stopErr
+}
