@@ -28,6 +28,10 @@ type answer struct {
 	userID string
 	// verdict is the policy's decision for this identity.
 	verdict int
+	// plain is true when a request with this answer needs nothing but its
+	// identity headers: the policy lets it through and there is no cookie to
+	// forward. Only plain answers take the shortest path.
+	plain bool
 }
 
 // newAnswer keeps the identity headers and cookies of a resolver response and
@@ -48,6 +52,7 @@ func newAnswer(h http.Header, s *settings) *answer {
 		a.userID = h.Get("X-Authgear-User-Id")
 	}
 	a.verdict = decide(s, valid, h.Get("X-Authgear-User-Anonymous") == "true", h.Get("X-Authgear-User-Roles"))
+	a.plain = a.verdict == verdictPass && (len(a.cookies) == 0 || !s.forwardCookies)
 	return a
 }
 

@@ -89,10 +89,13 @@ func CreateConfig() *Config {
 
 // Middleware is the Authgear middleware handler.
 type Middleware struct {
-	next     http.Handler
-	name     string
-	settings *settings
-	shared   *instance
+	next        http.Handler
+	name        string
+	settings    *settings
+	shared      *instance
+	cache       *cache       // shared.cache, one pointer closer
+	cookies     *cookieNames // settings.cookies
+	webhookPath string       // settings.webhookPath
 }
 
 // New validates the configuration and creates the middleware. The cache and
@@ -111,48 +114,81 @@ func New(ctx context.Context, next http.Handler, config *Config, name string) (h
 	if err != nil {
 		return nil, fmt.Errorf("authgear middleware %q: %w", name, err)
 	}
-	return &Middleware{next: next, name: name, settings: s, shared: shared}, nil
+	return &Middleware{
+		next:        next,
+		name:        name,
+		settings:    s,
+		shared:      shared,
+		cache:       shared.cache,
+		cookies:     &s.cookies,
+		webhookPath: s.webhookPath,
+	}, nil
 }
 
 // ServeHTTP runs the middleware for one request.
 //
-// Yaegi interprets every statement here on every request, and an interpreted
-// method call costs several times a function call, so the cache-hit path
-// calls plain functions and does its checks inline.
+// Yaegi interprets every statement here on every request, and each call
+// allocates a frame with a slot for every value its function may hold, so
+// this function is kept to the cache-hit path and everything else (no
+// credentials, misses, refusals, cookies, webhooks) is in functions called
+// only when needed.
 func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
-	s := m.settings
-	if s.webhookPath != "" && req.URL.Path == s.webhookPath {
-		m.serveWebhook(rw, req)
+	if m.webhookPath != "" && req.URL.Path == m.webhookPath {
+		serveWebhook(m, rw, req)
 		return
 	}
 
 	// 1. Identity headers sent by the client are forgeries.
 	stripIdentityHeaders(req)
 
-	// 2. to 5. Who do the request's credentials belong to? The cache knows,
-	// or one resolver call shared by the concurrent misses finds out.
-	var ans *answer
-	key, hasCredentials := credentialKey(req, s.cookies)
-	if hasCredentials {
-		ans = freshAnswer(m.shared.cache, key, time.Now().UnixNano())
-		if ans == nil {
-			var status int
-			ans, status = m.identify(req, key)
-			if status != 0 {
-				writeResolverFailure(rw, status)
-				return
-			}
-		}
+	// 2. to 5. Who do the request's credentials belong to?
+	var key string
+	if len(req.Header["Cookie"]) > 0 {
+		key = cookieKey(req, m.cookies)
+	} else if len(req.Header["Authorization"]) > 0 {
+		key = bearerKey(req, m.cookies)
+	}
+	if key == "" {
+		serveWithoutCredentials(m, rw, req)
+		return
+	}
+	ans := freshAnswer(m.cache, key, time.Now().UnixNano())
+	if ans == nil || !ans.plain {
+		serveResolved(m, rw, req, key, ans)
+		return
 	}
 
-	// 6. Policy, then the request goes on with the identity attached.
+	// 6. A cached identity that the policy admits, with no cookie to send.
+	applyIdentity(req.Header, ans)
+	m.next.ServeHTTP(rw, req)
+}
+
+// serveWithoutCredentials passes on, or refuses, a request that carries no
+// Authgear credential.
+func serveWithoutCredentials(m *Middleware, rw http.ResponseWriter, req *http.Request) {
+	if m.settings.anonymousVerdict != verdictPass && !isPreflight(req) {
+		m.refuse(rw, req, m.settings.anonymousVerdict)
+		return
+	}
+	m.next.ServeHTTP(rw, req)
+}
+
+// serveResolved handles a request whose credentials missed the cache (ans is
+// nil) or whose cached answer needs more than headers: cookies to forward or
+// a refusal.
+func serveResolved(m *Middleware, rw http.ResponseWriter, req *http.Request, key string, ans *answer) {
+	s := m.settings
 	if ans == nil {
-		if s.anonymousVerdict != verdictPass && !isPreflight(req) {
-			m.refuse(rw, req, s.anonymousVerdict)
+		var status int
+		ans, status = m.identify(req, key)
+		if status != 0 {
+			writeResolverFailure(rw, status)
 			return
 		}
-		m.next.ServeHTTP(rw, req)
-		return
+		if ans == nil { // resolver failed, onResolverError: anonymous
+			serveWithoutCredentials(m, rw, req)
+			return
+		}
 	}
 	if len(ans.cookies) > 0 && s.forwardCookies {
 		addSetCookies(rw.Header(), ans.cookies)

@@ -56,7 +56,7 @@ func benchMiddleware(b *testing.B) (*Middleware, *http.Request) {
 	}
 	m := h.(*Middleware)
 	req := benchRequest()
-	key, _ := credentialKey(req, m.settings.cookies)
+	key := credentialKey(req, m.cookies)
 	if _, cl, leader := m.shared.cache.lookup(key, time.Now().UnixNano()); leader {
 		m.shared.cache.complete(key, cl, benchAnswer(m.settings), nil, time.Now().UnixNano())
 	}
@@ -107,7 +107,7 @@ func BenchmarkStripIdentityHeaders(b *testing.B) {
 
 func BenchmarkCredentialKey(b *testing.B) {
 	req := benchRequest()
-	names := cookieNames{session: "session", appSession: "app_session", appAccessToken: "app_access_token"}
+	names := &cookieNames{session: "session", appSession: "app_session", appAccessToken: "app_access_token"}
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		credentialKey(req, names)
@@ -116,8 +116,8 @@ func BenchmarkCredentialKey(b *testing.B) {
 
 func BenchmarkCacheLookupHit(b *testing.B) {
 	m, req := benchMiddleware(b)
-	key, _ := credentialKey(req, m.settings.cookies)
-	c := m.shared.cache
+	key := credentialKey(req, m.cookies)
+	c := m.cache
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {

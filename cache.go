@@ -75,11 +75,16 @@ func freshAnswer(c *cache, key string, now int64) *answer {
 		return nil
 	}
 	if c.recent.front != e {
-		c.unlinkRecent(e)
-		c.pushRecent(e)
+		touch(c, e)
 	}
 	c.mu.Unlock()
 	return e.ans
+}
+
+// touch moves the entry to the front of the recency list; c.mu must be held.
+func touch(c *cache, e *entry) {
+	unlinkRecent(c, e)
+	pushRecent(c, e)
 }
 
 // lookup returns the fresh answer for key, or else the call to wait for. When
@@ -89,8 +94,7 @@ func (c *cache) lookup(key string, now int64) (ans *answer, cl *call, leader boo
 	c.mu.Lock()
 	if e := c.entries[key]; e != nil && now < e.expires {
 		if c.recent.front != e {
-			c.unlinkRecent(e)
-			c.pushRecent(e)
+			touch(c, e)
 		}
 		c.mu.Unlock()
 		return e.ans, nil, false
@@ -168,7 +172,7 @@ func (c *cache) insert(key string, ans *answer, now int64) {
 	}
 	e := &entry{key: key, ans: ans, expires: now + c.ttl, dead: now + c.keep}
 	c.entries[key] = e
-	c.pushRecent(e)
+	pushRecent(c, e)
 	if c.inserted.back == nil {
 		c.inserted.front = e
 	} else {
@@ -188,7 +192,7 @@ func (c *cache) insert(key string, ans *answer, now int64) {
 // remove unlinks the entry from the map and every list; c.mu must be held.
 func (c *cache) remove(e *entry) {
 	delete(c.entries, e.key)
-	c.unlinkRecent(e)
+	unlinkRecent(c, e)
 
 	if e.prevInserted == nil {
 		c.inserted.front = e.nextInserted
@@ -222,7 +226,7 @@ func (c *cache) remove(e *entry) {
 }
 
 // pushRecent puts the entry at the front of the recency list.
-func (c *cache) pushRecent(e *entry) {
+func pushRecent(c *cache, e *entry) {
 	e.prevRecent = nil
 	e.nextRecent = c.recent.front
 	if c.recent.front == nil {
@@ -234,7 +238,7 @@ func (c *cache) pushRecent(e *entry) {
 }
 
 // unlinkRecent takes the entry out of the recency list.
-func (c *cache) unlinkRecent(e *entry) {
+func unlinkRecent(c *cache, e *entry) {
 	if e.prevRecent == nil {
 		c.recent.front = e.nextRecent
 	} else {

@@ -38,17 +38,24 @@ func stripIdentityHeaders(req *http.Request) {
 			delete(h, name)
 		}
 	}
+	if len(h["Connection"]) > 0 || len(req.Trailer) > 0 {
+		stripIdentityNames(req)
+	}
+}
+
+// stripIdentityNames removes identity header names from Connection and
+// identity headers from the declared trailers.
+func stripIdentityNames(req *http.Request) {
+	h := req.Header
 	if len(h["Connection"]) > 0 {
 		h["Connection"] = withoutIdentityTokens(h["Connection"])
 		if len(h["Connection"]) == 0 {
 			delete(h, "Connection")
 		}
 	}
-	if len(req.Trailer) > 0 {
-		for name := range req.Trailer {
-			if isIdentityHeader(name) {
-				delete(req.Trailer, name)
-			}
+	for name := range req.Trailer {
+		if isIdentityHeader(name) {
+			delete(req.Trailer, name)
 		}
 	}
 }
@@ -75,54 +82,104 @@ func withoutIdentityTokens(values []string) []string {
 	return out
 }
 
-// credentialKey returns the cache key of the request's Authgear credentials:
-// the Authorization header and the three credential cookies, each present one
-// tagged so that no two different inputs encode alike, hashed
-// with SHA-256 so that raw tokens are not kept as keys. The second result is
-// false when the request carries none of them.
+// The cache key of a request's Authgear credentials is the SHA-256 of the
+// Authorization header and the three credential cookies, each present one
+// tagged so that no two different inputs encode alike; raw tokens are not
+// kept as keys. All four inputs count: Authgear reads Bearer tokens first,
+// then app_session, app_access_token and session, and a key on fewer inputs
+// would give every app_session user one and the same cache entry.
 //
-// All four inputs count: Authgear reads Bearer tokens first, then
-// app_session, app_access_token and session. A key on fewer inputs would give
-// every app_session user one and the same cache entry.
-func credentialKey(req *http.Request, names cookieNames) (string, bool) {
+// Cookie values never contain ';' (the header is split on it), so the
+// "<tag><value>;" segments cannot run into each other, and Authorization
+// comes last, as the rest of the key, so whatever bytes it holds cannot be
+// mistaken for a cookie segment.
+//
+// Under Yaegi every call allocates a slot for each value its function may
+// hold, so the two usual cases, a bearer token alone and a session cookie
+// alone, have small functions of their own; allCredentialsKey encodes
+// everything else, and the same credentials alike.
+
+// bearerKey is the key of a request with an Authorization header and no
+// Cookie header.
+func bearerKey(req *http.Request, names *cookieNames) string {
 	authorization := req.Header["Authorization"]
-	cookieLines := req.Header["Cookie"]
-	key := ""
-	if len(cookieLines) > 0 {
-		// Cookie values never contain ';' (the header is split on it), so
-		// "<tag><value>;" segments cannot run into each other. Two cheap
-		// substring tests skip the lookups of cookies that are not there.
-		line := cookieLines[0]
-		maybeApp := len(cookieLines) > 1 || strings.Contains(line, "app_")
-		if maybeApp {
-			if c, err := req.Cookie(names.appSession); err == nil {
-				key = "S" + c.Value + ";"
-			}
-			if c, err := req.Cookie(names.appAccessToken); err == nil {
-				key += "T" + c.Value + ";"
-			}
-		}
-		if maybeApp || strings.Contains(line, "session=") {
-			if c, err := req.Cookie(names.session); err == nil {
-				key += "I" + c.Value + ";"
-			}
-		}
+	if len(authorization) > 1 {
+		return allCredentialsKey(req, names)
 	}
-	// Authorization comes last, as the rest of the key, so whatever bytes it
-	// holds cannot be mistaken for a cookie segment.
-	if len(authorization) == 1 {
-		key += "A" + authorization[0]
-	} else if len(authorization) > 1 {
-		key += "M"
-		for _, v := range authorization {
-			key += strconv.Itoa(len(v)) + ":" + v
-		}
+	sum := sha256.Sum256([]byte("A" + authorization[0]))
+	return string(sum[:])
+}
+
+// cookieKey is the key of a request with a Cookie header, or "" when it
+// carries no credential.
+func cookieKey(req *http.Request, names *cookieNames) string {
+	cookies := req.Header["Cookie"]
+	if len(cookies) > 1 || len(req.Header["Authorization"]) > 0 || strings.Contains(cookies[0], "app_") {
+		return allCredentialsKey(req, names)
+	}
+	c, err := req.Cookie(names.session)
+	if err != nil {
+		return ""
+	}
+	sum := sha256.Sum256([]byte("I" + c.Value + ";"))
+	return string(sum[:])
+}
+
+// credentialKey returns the cache key of the request's credentials, or ""
+// when it carries none.
+func credentialKey(req *http.Request, names *cookieNames) string {
+	if len(req.Header["Cookie"]) > 0 {
+		return cookieKey(req, names)
+	}
+	if len(req.Header["Authorization"]) > 0 {
+		return bearerKey(req, names)
+	}
+	return ""
+}
+
+// allCredentialsKey encodes every credential the request carries.
+//
+// Cookie values never contain ';' (the header is split on it), so the
+// "<tag><value>;" segments cannot run into each other, and Authorization
+// comes last, as the rest of the key, so whatever bytes it holds cannot be
+// mistaken for a cookie segment.
+func allCredentialsKey(req *http.Request, names *cookieNames) string {
+	key := ""
+	if c, err := req.Cookie(names.appSession); err == nil {
+		key = "S" + c.Value + ";"
+	}
+	if c, err := req.Cookie(names.appAccessToken); err == nil {
+		key += "T" + c.Value + ";"
+	}
+	if c, err := req.Cookie(names.session); err == nil {
+		key += "I" + c.Value + ";"
+	}
+	if authorization := req.Header["Authorization"]; len(authorization) > 0 {
+		key += authorizationSegment(authorization)
 	}
 	if key == "" {
-		return "", false
+		return ""
 	}
-	sum := sha256.Sum256([]byte(key))
-	return string(sum[:]), true
+	return hashKey(key)
+}
+
+// authorizationSegment encodes the Authorization values: one value as "A" and
+// the value, several (rare) length-prefixed.
+func authorizationSegment(values []string) string {
+	if len(values) == 1 {
+		return "A" + values[0]
+	}
+	segment := "M"
+	for _, v := range values {
+		segment += strconv.Itoa(len(v)) + ":" + v
+	}
+	return segment
+}
+
+// hashKey returns the SHA-256 of the encoded credentials, as a string key.
+func hashKey(encoded string) string {
+	sum := sha256.Sum256([]byte(encoded))
+	return string(sum[:])
 }
 
 // hopHeaders are removed from the request to the resolver: they describe the

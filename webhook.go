@@ -41,7 +41,7 @@ type webhookContext struct {
 // every middleware instance that serves the same Authgear app. Any event
 // type counts: a needless eviction costs one resolver call, a missed one a
 // stale identity.
-func (m *Middleware) serveWebhook(rw http.ResponseWriter, req *http.Request) {
+func serveWebhook(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost {
 		rw.Header().Set("Allow", http.MethodPost)
 		writeText(rw, http.StatusMethodNotAllowed, "method not allowed: Authgear webhook deliveries are POST")
