@@ -1,6 +1,8 @@
 package authgear
 
 import (
+	"fmt"
+	"os"
 	"sync"
 )
 
@@ -16,6 +18,7 @@ type cache struct {
 	ttl     int64 // nanoseconds an answer is fresh
 	keep    int64 // nanoseconds an answer is kept: ttl + staleIfError
 	maxSize int
+	name    string // the middleware's, for the size reports
 
 	mu       sync.Mutex        // protects everything below
 	entries  map[string]*entry // by credential key
@@ -23,7 +26,13 @@ type cache struct {
 	inserted entryList         // oldest insertion (soonest expiry) first
 	byUser   map[string]*entry // first entry of each user's list
 	inflight map[string]*call  // resolver calls under way, by credential key
+	inserts  int64             // answers cached since the cache was made
+	evicted  int64             // entries removed to make room
 }
+
+// statsEvery is how many insertions apart the cache reports its size on
+// stdout, which Traefik logs at DEBUG level.
+const statsEvery = 10000
 
 // entry is one cached answer.
 type entry struct {
@@ -114,13 +123,21 @@ func (c *cache) lookup(key string, now int64) (ans *answer, cl *call, leader boo
 func (c *cache) complete(key string, cl *call, ans *answer, err error, now int64) {
 	c.mu.Lock()
 	delete(c.inflight, key)
+	report := ""
 	if err == nil && !cl.evicted && c.keep > 0 {
 		c.insert(key, ans, now)
+		c.inserts++
+		if c.inserts%statsEvery == 0 {
+			report = fmt.Sprintf("cache holds %d entries (max %d) after %d insertions, %d evicted to make room", len(c.entries), c.maxSize, c.inserts, c.evicted)
+		}
 	}
 	c.mu.Unlock()
 	cl.ans = ans
 	cl.err = err
 	close(cl.done)
+	if report != "" {
+		fmt.Fprintf(os.Stdout, "authgear middleware %q: %s\n", c.name, report)
+	}
 }
 
 // stale returns the answer kept for key within staleIfError after its
@@ -169,6 +186,7 @@ func (c *cache) insert(key string, ans *answer, now int64) {
 			victim = c.recent.back
 		}
 		c.remove(victim)
+		c.evicted++
 	}
 	e := &entry{key: key, ans: ans, expires: now + c.ttl, dead: now + c.keep}
 	c.entries[key] = e

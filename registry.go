@@ -48,6 +48,7 @@ func sharedInstance(name string, s *settings) (*instance, error) {
 		transport:   transport,
 		name:        name,
 	}
+	in.cache.name = name
 	registry[name] = in
 	return in, nil
 }
