@@ -34,12 +34,39 @@ type answer struct {
 	plain bool
 }
 
+// knownNames and commonValues let every cached answer share one copy of the
+// header names and of the usual values instead of keeping its own: with tens
+// of thousands of sessions cached, that is most of an answer's memory.
+var (
+	knownNames = map[string]string{
+		"X-Authgear-Session-Valid":            "X-Authgear-Session-Valid",
+		"X-Authgear-User-Id":                  "X-Authgear-User-Id",
+		"X-Authgear-User-Anonymous":           "X-Authgear-User-Anonymous",
+		"X-Authgear-User-Verified":            "X-Authgear-User-Verified",
+		"X-Authgear-User-Can-Reauthenticate":  "X-Authgear-User-Can-Reauthenticate",
+		"X-Authgear-User-Roles":               "X-Authgear-User-Roles",
+		"X-Authgear-Session-Amr":              "X-Authgear-Session-Amr",
+		"X-Authgear-Session-Authenticated-At": "X-Authgear-Session-Authenticated-At",
+	}
+	commonValues = map[string][]string{
+		"true":  {"true"},
+		"false": {"false"},
+		"":      {""},
+	}
+)
+
 // newAnswer keeps the identity headers and cookies of a resolver response and
 // decides the policy for it.
 func newAnswer(h http.Header, s *settings) *answer {
 	a := &answer{}
 	for name, values := range h {
 		if isIdentityHeader(name) {
+			if shared, ok := knownNames[name]; ok {
+				name = shared
+			}
+			if len(values) == 1 && commonValues[values[0]] != nil {
+				values = commonValues[values[0]]
+			}
 			a.names = append(a.names, name)
 			a.values = append(a.values, values[:len(values):len(values)])
 		}
