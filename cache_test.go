@@ -220,3 +220,13 @@ func keys(c *cache) []string {
 	}
 	return out
 }
+
+func TestCacheCountsInsertionsAndEvictions(t *testing.T) {
+	c := newCache(1000, 0, 3)
+	for i := 0; i < 10; i++ {
+		put(t, c, string(rune('a'+i)), "user", int64(i))
+	}
+	if c.inserts != 10 || c.evicted != 7 || c.len() != 3 {
+		t.Fatalf("inserts %d, evicted %d, entries %d; want 10, 7, 3", c.inserts, c.evicted, c.len())
+	}
+}
