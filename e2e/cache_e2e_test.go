@@ -120,6 +120,10 @@ func TestWebhookEvictsUser(t *testing.T) {
 	if bad.status != http.StatusUnauthorized || bad.echo != nil {
 		t.Errorf("badly signed delivery: %d %q, want 401 from the middleware", bad.status, bad.body)
 	}
+	e.get(t, "/webhook/x", "Cookie", "session=fixture-session").wantStatus(t, http.StatusOK)
+	if n() != 2 {
+		t.Fatalf("after the badly signed delivery: %d resolver calls, want 2 (nothing evicted)", n())
+	}
 
 	ok := e.request(t, http.MethodPost, "/webhook/authgear", string(body),
 		"Content-Type", header.Get("Content-Type"), "X-Authgear-Body-Signature", header.Get("X-Authgear-Body-Signature"))
