@@ -2,6 +2,7 @@ package authgear
 
 import (
 	"net/http"
+	"sort"
 	"strings"
 )
 
@@ -18,8 +19,9 @@ const (
 // never changed after it is made.
 type answer struct {
 	// names and values are the x-authgear-* headers of the resolver's answer,
-	// in canonical form; each values slice has len == cap, so that a handler
-	// that appends to a request's header cannot write into a shared array.
+	// names sorted; each values slice has len == cap, so that a handler that
+	// appends to a request's header cannot write into a shared array. Names
+	// and common values are shared between answers (see intern.go).
 	names  []string
 	values [][]string
 	// cookies are the resolver's Set-Cookie values.
@@ -34,43 +36,31 @@ type answer struct {
 	plain bool
 }
 
-// knownNames and commonValues let every cached answer share one copy of the
-// header names and of the usual values instead of keeping its own: with tens
-// of thousands of sessions cached, that is most of an answer's memory.
-var (
-	knownNames = map[string]string{
-		"X-Authgear-Session-Valid":            "X-Authgear-Session-Valid",
-		"X-Authgear-User-Id":                  "X-Authgear-User-Id",
-		"X-Authgear-User-Anonymous":           "X-Authgear-User-Anonymous",
-		"X-Authgear-User-Verified":            "X-Authgear-User-Verified",
-		"X-Authgear-User-Can-Reauthenticate":  "X-Authgear-User-Can-Reauthenticate",
-		"X-Authgear-User-Roles":               "X-Authgear-User-Roles",
-		"X-Authgear-Session-Amr":              "X-Authgear-Session-Amr",
-		"X-Authgear-Session-Authenticated-At": "X-Authgear-Session-Authenticated-At",
-	}
-	commonValues = map[string][]string{
-		"true":  {"true"},
-		"false": {"false"},
-		"":      {""},
-	}
-)
-
 // newAnswer keeps the identity headers and cookies of a resolver response and
 // decides the policy for it.
 func newAnswer(h http.Header, s *settings) *answer {
 	a := &answer{}
-	for name, values := range h {
+	var names []string
+	for name := range h {
 		if isIdentityHeader(name) {
-			if shared, ok := knownNames[name]; ok {
-				name = shared
-			}
-			if len(values) == 1 && commonValues[values[0]] != nil {
-				values = commonValues[values[0]]
-			}
-			a.names = append(a.names, name)
-			a.values = append(a.values, values[:len(values):len(values)])
+			names = append(names, name)
 		}
 	}
+	sort.Strings(names)
+	a.values = make([][]string, len(names))
+	for i, name := range names {
+		values := h[name]
+		switch {
+		case len(values) != 1:
+			values = values[:len(values):len(values)]
+		case name == "X-Authgear-User-Id" || name == "X-Authgear-Session-Authenticated-At":
+			values = []string{values[0]} // unique to this answer: not worth sharing
+		default:
+			values = sharedValue(values[0])
+		}
+		a.values[i] = values
+	}
+	a.names = sharedLayout(names)
 	if cookies := h["Set-Cookie"]; len(cookies) > 0 {
 		a.cookies = cookies[:len(cookies):len(cookies)]
 	}
