@@ -92,6 +92,7 @@ type recordedRequest struct {
 	header http.Header
 	body   string
 	path   string
+	remote string // client address: one per connection
 }
 
 func newFakeResolver(t testing.TB) *fakeResolver {
@@ -112,7 +113,7 @@ func (f *fakeResolver) serve(w http.ResponseWriter, r *http.Request) {
 	f.calls.Add(1)
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
-	f.requests = append(f.requests, recordedRequest{method: r.Method, host: r.Host, header: r.Header.Clone(), body: string(body), path: r.URL.Path})
+	f.requests = append(f.requests, recordedRequest{method: r.Method, host: r.Host, header: r.Header.Clone(), body: string(body), path: r.URL.Path, remote: r.RemoteAddr})
 	f.mu.Unlock()
 	if d := f.delay.Load(); d > 0 {
 		select {
