@@ -9,29 +9,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
 	"github.com/traefik-authgear/traefik-authgear/internal/echo"
+	"github.com/traefik-authgear/traefik-authgear/internal/serve"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "echo-backend:", err)
-		}
-		os.Exit(2)
-	}
+	serve.Main("echo-backend", run)
 }
 
 // run serves until ctx is done. It prints the listening line once the port
@@ -46,25 +33,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q: all settings are flags (see -h)", fs.Args())
 	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listen on -addr %s: %w", *addr, err)
-	}
-	// No write timeout: WebSocket and SSE answers are long-lived.
-	srv := &http.Server{Handler: echo.Handler(), ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(stdout, "echo-backend listening on http://%s\n", ln.Addr())
-
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return srv.Close()
-	}
-	return nil
+	return serve.Serve(ctx, "echo-backend", *addr, echo.Handler(), stdout, nil)
 }

@@ -9,29 +9,16 @@ package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"net"
-	"net/http"
-	"os"
-	"os/signal"
-	"syscall"
-	"time"
 
+	"github.com/traefik-authgear/traefik-authgear/internal/serve"
 	"github.com/traefik-authgear/traefik-authgear/internal/standin"
 )
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "standin-resolver:", err)
-		}
-		os.Exit(2)
-	}
+	serve.Main("standin-resolver", run)
 }
 
 // run serves until ctx is done. It prints the listening line once the port
@@ -77,25 +64,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *latency > 0 {
 		resolver.SetFault(standin.Fault{Latency: *latency})
 	}
-	ln, err := net.Listen("tcp", *addr)
-	if err != nil {
-		return fmt.Errorf("listen on -addr %s: %w", *addr, err)
-	}
-	srv := &http.Server{Handler: resolver, ReadHeaderTimeout: 10 * time.Second}
-	fmt.Fprintf(stdout, "standin-resolver listening on http://%s\n", ln.Addr())
-
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	resolver.Close() // release hanging requests so shutdown does not wait for them
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	if err := srv.Shutdown(shutdownCtx); err != nil {
-		return srv.Close()
-	}
-	return nil
+	// Closing the resolver releases hanging requests so that shutdown does not
+	// wait for them.
+	return serve.Serve(ctx, "standin-resolver", *addr, resolver, stdout, resolver.Close)
 }

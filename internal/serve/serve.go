@@ -1,0 +1,66 @@
+// Package serve runs the small HTTP servers of this repository (the stand-in
+// resolver, the echo backend) as programs: signals, the listening line that
+// scripts wait for, and a graceful shutdown.
+package serve
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// RunFunc is a program's body: it parses args and serves until ctx is done.
+type RunFunc func(ctx context.Context, args []string, stdout, stderr io.Writer) error
+
+// Main runs run with a context that SIGINT and SIGTERM cancel, and exits 2
+// with the error (prefixed with name) if it fails.
+func Main(name string, run RunFunc) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, name+":", err)
+		}
+		stop()
+		os.Exit(2)
+	}
+}
+
+// Serve listens on addr, prints "<name> listening on http://<addr>" to
+// stdout once the port is open, and serves h until ctx is done; then it calls
+// beforeShutdown (if not nil: to release long requests) and shuts down,
+// waiting at most 5 s. There is no write timeout: WebSocket and SSE answers
+// are long-lived.
+func Serve(ctx context.Context, name, addr string, h http.Handler, stdout io.Writer, beforeShutdown func()) error {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("listen on -addr %s: %w", addr, err)
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+	fmt.Fprintf(stdout, "%s listening on http://%s\n", name, ln.Addr())
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	if beforeShutdown != nil {
+		beforeShutdown()
+	}
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdownCtx); err != nil {
+		return srv.Close()
+	}
+	return nil
+}
