@@ -1,0 +1,124 @@
+package main
+
+import (
+	"fmt"
+	"strings"
+)
+
+// identityHeaders are the headers Authgear's resolver answers with, copied
+// to the backend by the nginx rows (the plugin copies every x-authgear-*
+// header; nginx needs one auth_request_set line per header).
+var identityHeaders = []string{
+	"x-authgear-session-valid",
+	"x-authgear-user-id",
+	"x-authgear-user-anonymous",
+	"x-authgear-user-verified",
+	"x-authgear-user-can-reauthenticate",
+	"x-authgear-user-roles",
+	"x-authgear-session-amr",
+	"x-authgear-session-authenticated-at",
+}
+
+// nginxCacheKey is the auth cache key: every credential Authgear reads.
+// Authgear's nginx example keys on "$cookie_session|$http_authorization",
+// which gives every app_session user and every anonymous request one and the
+// same entry. Cookie values cannot hold ';', so the three cookies are
+// delimited unambiguously, and the Authorization header takes the rest.
+const nginxCacheKey = "$cookie_app_session;$cookie_app_access_token;$cookie_session;$http_authorization"
+
+// nginxSettings are what the nginx configuration depends on.
+type nginxSettings struct {
+	dir           string // prefix: pid, logs, temp paths and the cache live here
+	workers       int
+	user          string // "user" directive when running as root; empty: none
+	bareAddr      string // nginx-bare listens here
+	authAddr      string // nginx-auth
+	authCacheAddr string // nginx-auth-cache
+	backendAddr   string
+	resolverAddr  string
+	resolverHost  string // Authgear's public host, sent as Host to the resolver
+}
+
+// config renders nginx.conf: three servers, one per nginx row. Every proxied
+// hop uses keep-alive connections (HTTP/1.1, Connection ""), as Traefik does;
+// without them nginx would open a TCP connection per request and run out of
+// ephemeral ports within seconds.
+func (s nginxSettings) config() string {
+	var b strings.Builder
+	if s.user != "" {
+		fmt.Fprintf(&b, "user %s;\n", s.user)
+	}
+	fmt.Fprintf(&b, "worker_processes %d;\n", s.workers)
+	fmt.Fprintf(&b, "pid %s/nginx.pid;\n", s.dir)
+	fmt.Fprintf(&b, "error_log %s/error.log warn;\n", s.dir)
+	b.WriteString("events {\n    worker_connections 4096;\n}\n")
+	b.WriteString("http {\n    access_log off;\n")
+	for _, t := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
+		fmt.Fprintf(&b, "    %s_temp_path %s/tmp/%s;\n", t, s.dir, t)
+	}
+	fmt.Fprintf(&b, "    proxy_cache_path %s/cache levels=1:2 keys_zone=authgear:10m inactive=10m;\n", s.dir)
+	fmt.Fprintf(&b, "    upstream backend {\n        server %s;\n        keepalive 64;\n    }\n", s.backendAddr)
+	fmt.Fprintf(&b, "    upstream authgear {\n        server %s;\n        keepalive 64;\n    }\n", s.resolverAddr)
+
+	fmt.Fprintf(&b, "    server {\n        listen %s;\n", s.bareAddr)
+	b.WriteString("        location / {\n")
+	b.WriteString(backendProxy(nil))
+	b.WriteString("        }\n    }\n")
+
+	b.WriteString(s.authServer(s.authCacheAddr, true))
+	b.WriteString(s.authServer(s.authAddr, false))
+	b.WriteString("}\n")
+	return b.String()
+}
+
+// authServer is a server with auth_request to the resolver, as in
+// Authgear's nginx guide, with or without proxy_cache on the auth location.
+func (s nginxSettings) authServer(addr string, cache bool) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "    server {\n        listen %s;\n", addr)
+	b.WriteString("        location / {\n            auth_request /_auth;\n")
+	for _, h := range identityHeaders {
+		v := nginxVar(h)
+		fmt.Fprintf(&b, "            auth_request_set $%s $upstream_http_%s;\n", v, v)
+	}
+	b.WriteString(backendProxy(identityHeaders))
+	b.WriteString("        }\n")
+	b.WriteString("        location = /_auth {\n            internal;\n")
+	b.WriteString("            proxy_pass http://authgear/_resolver/resolve;\n")
+	b.WriteString("            proxy_pass_request_body off;\n")
+	b.WriteString("            proxy_http_version 1.1;\n")
+	b.WriteString("            proxy_set_header Connection \"\";\n")
+	b.WriteString("            proxy_set_header Content-Length \"\";\n")
+	fmt.Fprintf(&b, "            proxy_set_header Host %s;\n", s.resolverHost)
+	fmt.Fprintf(&b, "            proxy_set_header X-Forwarded-Host %s;\n", s.resolverHost)
+	if cache {
+		b.WriteString("            proxy_cache authgear;\n")
+		fmt.Fprintf(&b, "            proxy_cache_key \"%s\";\n", nginxCacheKey)
+		b.WriteString("            proxy_cache_valid 200 60s;\n")
+		b.WriteString("            proxy_cache_lock on;\n")
+		b.WriteString("            proxy_ignore_headers Cache-Control Expires Set-Cookie;\n")
+	}
+	b.WriteString("        }\n    }\n")
+	return b.String()
+}
+
+// backendProxy is a location body that proxies to the backend and sets the
+// given identity headers from their auth_request variables. proxy_set_header
+// lines are not inherited by a level that has its own, so each location
+// carries the full set.
+func backendProxy(headers []string) string {
+	var b strings.Builder
+	b.WriteString("            proxy_pass http://backend;\n")
+	b.WriteString("            proxy_http_version 1.1;\n")
+	b.WriteString("            proxy_set_header Connection \"\";\n")
+	b.WriteString("            proxy_set_header Host $host;\n")
+	for _, h := range headers {
+		fmt.Fprintf(&b, "            proxy_set_header %s $%s;\n", h, nginxVar(h))
+	}
+	return b.String()
+}
+
+// nginxVar turns a header name into the nginx variable suffix.
+func nginxVar(header string) string {
+	return strings.ReplaceAll(strings.ToLower(header), "-", "_")
+}
