@@ -128,38 +128,68 @@ func New(ctx context.Context, next http.Handler, config *Config, name string) (h
 // ServeHTTP runs the middleware for one request.
 //
 // Yaegi interprets every statement here on every request, and each call
-// allocates a frame with a slot for every value its function may hold, so
-// this function is kept to the cache-hit path and everything else (no
-// credentials, misses, refusals, cookies, webhooks) is in functions called
-// only when needed.
+// allocates a frame with a slot for every value its function may hold,
+// whatever branch runs. So the request path is cut where the paths part:
+// ServeHTTP strips and keys every request, serveWithCredentials serves cache
+// hits, and everything rarer (no credentials, misses, refusals, cookies,
+// webhooks) is in functions called only when needed. The cheap helpers they
+// would call are inline, each marked with its name.
 func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	if m.webhookPath != "" && req.URL.Path == m.webhookPath {
 		serveWebhook(m, rw, req)
 		return
 	}
 
-	// 1. Identity headers sent by the client are forgeries.
-	stripIdentityHeaders(req)
+	// 1. Identity headers sent by the client are forgeries. (This is
+	// stripIdentityHeaders, inline: it runs on every request.)
+	h := req.Header
+	for name := range h {
+		if len(name) >= len(identityPrefix) && name[2]|0x20 == 'a' && isIdentityHeader(name) {
+			delete(h, name)
+		}
+	}
+	if len(h["Connection"]) > 0 || len(req.Trailer) > 0 {
+		stripIdentityNames(req)
+	}
 
-	// 2. to 5. Who do the request's credentials belong to?
+	// 2. Which credentials does the request carry?
 	var key string
-	if len(req.Header["Cookie"]) > 0 {
+	if len(h["Cookie"]) > 0 {
 		key = cookieKey(req, m.cookies)
-	} else if len(req.Header["Authorization"]) > 0 {
+	} else if len(h["Authorization"]) > 0 {
 		key = bearerKey(req, m.cookies)
 	}
 	if key == "" {
 		serveWithoutCredentials(m, rw, req)
 		return
 	}
-	ans := freshAnswer(m.cache, key, time.Now().UnixNano())
-	if ans == nil || !ans.plain {
-		serveResolved(m, rw, req, key, ans)
+	serveWithCredentials(m, rw, req, key)
+}
+
+// serveWithCredentials looks the credentials' answer up in the cache and
+// passes the request on with its identity (3. and 6.), or leaves the request
+// to serveResolved when the answer is missing, expired, or needs more than
+// headers. Inline rather than in helpers, for Yaegi: this is the cache-hit
+// path of nearly every request.
+func serveWithCredentials(m *Middleware, rw http.ResponseWriter, req *http.Request, key string) {
+	c := m.cache
+	c.mu.Lock()
+	e := c.entries[key]
+	if e == nil || time.Now().UnixNano() >= e.expires || !e.ans.plain {
+		c.mu.Unlock()
+		serveResolved(m, rw, req, key)
 		return
 	}
+	if c.recent.front != e {
+		touch(c, e)
+	}
+	c.mu.Unlock()
 
-	// 6. A cached identity that the policy admits, with no cookie to send.
-	applyIdentity(req.Header, ans)
+	ans := e.ans
+	h := req.Header
+	for i, name := range ans.names {
+		h[name] = ans.values[i]
+	}
 	m.next.ServeHTTP(rw, req)
 }
 
@@ -173,22 +203,19 @@ func serveWithoutCredentials(m *Middleware, rw http.ResponseWriter, req *http.Re
 	m.next.ServeHTTP(rw, req)
 }
 
-// serveResolved handles a request whose credentials missed the cache (ans is
-// nil) or whose cached answer needs more than headers: cookies to forward or
-// a refusal.
-func serveResolved(m *Middleware, rw http.ResponseWriter, req *http.Request, key string, ans *answer) {
+// serveResolved handles a request whose credentials missed the cache, or
+// whose cached answer needs more than headers: cookies to forward or a
+// refusal.
+func serveResolved(m *Middleware, rw http.ResponseWriter, req *http.Request, key string) {
 	s := m.settings
-	if ans == nil {
-		var status int
-		ans, status = m.identify(req, key)
-		if status != 0 {
-			writeResolverFailure(rw, status)
-			return
-		}
-		if ans == nil { // resolver failed, onResolverError: anonymous
-			serveWithoutCredentials(m, rw, req)
-			return
-		}
+	ans, status := m.identify(req, key)
+	if status != 0 {
+		writeResolverFailure(rw, status)
+		return
+	}
+	if ans == nil { // the resolver failed and onResolverError is anonymous
+		serveWithoutCredentials(m, rw, req)
+		return
 	}
 	if len(ans.cookies) > 0 && s.forwardCookies {
 		addSetCookies(rw.Header(), ans.cookies)

@@ -73,23 +73,6 @@ func newCache(ttl, staleIfError int64, maxSize int) *cache {
 	}
 }
 
-// freshAnswer returns the fresh answer cached for key, or nil. It is the
-// cache-hit path of every request, so it is a plain function: under Yaegi a
-// method call costs several times a function call.
-func freshAnswer(c *cache, key string, now int64) *answer {
-	c.mu.Lock()
-	e := c.entries[key]
-	if e == nil || now >= e.expires {
-		c.mu.Unlock()
-		return nil
-	}
-	if c.recent.front != e {
-		touch(c, e)
-	}
-	c.mu.Unlock()
-	return e.ans
-}
-
 // touch moves the entry to the front of the recency list; c.mu must be held.
 func touch(c *cache, e *entry) {
 	unlinkRecent(c, e)
