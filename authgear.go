@@ -131,26 +131,17 @@ func New(ctx context.Context, next http.Handler, config *Config, name string) (h
 // allocates a frame with a slot for every value its function may hold,
 // whatever branch runs. So the request path is cut where the paths part:
 // ServeHTTP strips and keys every request, serveWithCredentials serves cache
-// hits, and everything rarer (no credentials, misses, refusals, cookies,
-// webhooks) is in functions called only when needed. The cheap helpers they
-// would call are inline, each marked with its name.
+// hits with the lookup inline, and everything rarer (no credentials, misses,
+// refusals, cookies, webhooks) is in functions called only when needed.
 func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	if m.webhookPath != "" && req.URL.Path == m.webhookPath {
 		serveWebhook(m, rw, req)
 		return
 	}
 
-	// 1. Identity headers sent by the client are forgeries. (This is
-	// stripIdentityHeaders, inline: it runs on every request.)
+	// 1. Identity headers sent by the client are forgeries.
+	stripIdentityHeaders(req)
 	h := req.Header
-	for name := range h {
-		if len(name) >= len(identityPrefix) && name[2]|0x20 == 'a' && isIdentityHeader(name) {
-			delete(h, name)
-		}
-	}
-	if len(h["Connection"]) > 0 || len(req.Trailer) > 0 {
-		stripIdentityNames(req)
-	}
 
 	// 2. Which credentials does the request carry?
 	var key string
