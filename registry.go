@@ -17,8 +17,8 @@ type instance struct {
 	settingsKey string
 	app         string // the Authgear app's host: webhooks evict in every instance of the app
 	cache       *cache
-	client      *http.Client
-	transport   *http.Transport
+	transport   *http.Transport   // the resolver connections
+	roundTrip   http.RoundTripper // what calls the resolver: transport, or a test's fake
 	name        string
 	lastLog     atomic.Int64 // UnixNano of the last log line
 }
@@ -33,24 +33,35 @@ var (
 func sharedInstance(name string, s *settings) (*instance, error) {
 	registryMu.Lock()
 	defer registryMu.Unlock()
-	if old := registry[name]; old != nil {
-		if old.settingsKey == s.key {
-			return old, nil
-		}
-		old.transport.CloseIdleConnections()
+	if same := reusableInstance(name, s.key); same != nil {
+		return same, nil
 	}
-	client, transport := newResolverClient(s)
 	in := &instance{
 		settingsKey: s.key,
 		app:         s.resolverHost,
 		cache:       newCache(int64(s.cacheTTL), int64(s.staleIfError), s.cacheMaxEntries),
-		client:      client,
-		transport:   transport,
+		transport:   newResolverTransport(s),
 		name:        name,
 	}
+	in.roundTrip = in.transport
 	in.cache.name = name
 	registry[name] = in
 	return in, nil
+}
+
+// reusableInstance returns the instance registered for name if its settings
+// key is key. Otherwise it closes the old instance's idle connections and
+// returns nil; registryMu must be held.
+func reusableInstance(name, key string) *instance {
+	old := registry[name]
+	if old == nil {
+		return nil
+	}
+	if old.settingsKey == key {
+		return old
+	}
+	old.transport.CloseIdleConnections()
+	return nil
 }
 
 // cachesOfApp returns the caches of every instance that serves the Authgear

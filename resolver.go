@@ -1,6 +1,8 @@
 package authgear
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,14 +18,18 @@ const statusClientClosedRequest = 499
 // has well under 1 KiB of them.
 const maxResolverHeaderBytes = 64 << 10
 
-// newResolverClient returns the HTTP client for the resolver: keep-alive
-// connections reused, redirects not followed (Authgear redirects only a
-// mistyped URL), no proxy from the environment, the whole call bounded by
-// the timeout.
-func newResolverClient(s *settings) (*http.Client, *http.Transport) {
-	// No DialContext: Yaegi cannot pass a stdlib method value there, and the
-	// client's Timeout bounds the dial too.
-	transport := &http.Transport{
+// newResolverTransport returns the HTTP transport for the resolver:
+// keep-alive connections reused, no proxy from the environment, answer
+// headers bounded. Calls go through RoundTrip, which follows no redirect
+// (Authgear redirects only a mistyped URL), with the timeout as a context
+// deadline.
+//
+// No http.Client and no DialContext: either would hand an interpreted
+// function or method value to the standard library, and under Yaegi such a
+// value keeps the frames of its creator, and so the previous instance of a
+// reloaded middleware, reachable.
+func newResolverTransport(s *settings) *http.Transport {
+	return &http.Transport{
 		TLSClientConfig:        s.tlsConfig,
 		TLSHandshakeTimeout:    s.timeout,
 		ResponseHeaderTimeout:  s.timeout,
@@ -34,13 +40,6 @@ func newResolverClient(s *settings) (*http.Client, *http.Transport) {
 		DisableCompression:     true,
 		ForceAttemptHTTP2:      true,
 	}
-	client := &http.Client{Transport: transport, Timeout: s.timeout, CheckRedirect: noRedirect}
-	return client, transport
-}
-
-// noRedirect makes the client return a redirect as the answer.
-func noRedirect(*http.Request, []*http.Request) error {
-	return http.ErrUseLastResponse
 }
 
 // identify returns the identity for the request's credentials after a cache
@@ -76,7 +75,7 @@ func (m *Middleware) identify(req *http.Request, key string) (*answer, int) {
 	if m.settings.anonymousOnError {
 		return nil, 0
 	}
-	if os.IsTimeout(cl.err) {
+	if errors.Is(cl.err, context.DeadlineExceeded) || os.IsTimeout(cl.err) {
 		return nil, http.StatusGatewayTimeout
 	}
 	return nil, http.StatusBadGateway
@@ -88,15 +87,17 @@ func (m *Middleware) identify(req *http.Request, key string) (*answer, int) {
 // client that gives up must not cancel the answer other requests wait for.
 func (m *Middleware) callResolver(req *http.Request) (*answer, error) {
 	s := m.settings
-	out, err := http.NewRequest(http.MethodGet, s.resolverURL, nil)
+	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
+	defer cancel()
+	out, err := http.NewRequestWithContext(ctx, http.MethodGet, s.resolverURL, nil)
 	if err != nil {
 		return nil, err
 	}
 	out.Header = resolverHeaders(req, s.resolverHost)
 	out.Host = s.resolverHost
-	resp, err := m.shared.client.Do(out)
+	resp, err := m.shared.roundTrip.RoundTrip(out)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("resolver %s: %w", s.resolverURL, err)
 	}
 	// Drain a little of the body so that the connection can be reused.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
