@@ -24,3 +24,10 @@ fmt:
 # Development: make bench BENCH_FLAGS=-quick
 bench:
 	go run ./bench $(BENCH_FLAGS)
+
+# Hostile traffic and failing resolvers against a real Traefik: credential
+# flood, resolver faults under load, spoofing matrix, malformed input, fuzzing,
+# a 10-minute soak and 400 reloads; writes stress/results.md (about 20 min).
+# Development: make stress STRESS_FLAGS=-quick
+stress:
+	go run ./stress $(STRESS_FLAGS)

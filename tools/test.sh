@@ -6,7 +6,9 @@
 #   3. the plugin package's tests under Yaegi v0.16.1, Traefik's interpreter;
 #   4. the end-to-end tests: a real Traefik v3.6.12 (built once and cached,
 #      see tools/traefik-bin.sh) loading the plugin in front of the stand-in
-#      resolver and an echo backend.
+#      resolver and an echo backend, and the quick parts of the hostile-traffic
+#      suite (spoofing matrix, malformed input, a few seconds of each fuzz
+#      target; make stress runs the rest).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -33,4 +35,4 @@ tools/yaegi-test.sh
 step "end-to-end tests in a real Traefik v3.6.12"
 TRAEFIK_BIN=$(tools/traefik-bin.sh)
 export TRAEFIK_BIN
-go test -tags e2e -count=1 -timeout 20m ./e2e/ ./internal/harness/
+go test -tags e2e -count=1 -timeout 20m ./e2e/ ./internal/harness/ ./stress/

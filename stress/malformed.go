@@ -1,0 +1,200 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+)
+
+// malformedCase is one hostile request: header lines written byte for byte.
+type malformedCase struct {
+	name  string
+	lines []string
+}
+
+// forgedLine rides along in every case: it must never reach the backend.
+const forgedLine = "X-Authgear-User-Id: forged-by-client"
+
+func repeatJoin(n int, f func(i int) string, sep string) string {
+	parts := make([]string, n)
+	for i := range parts {
+		parts[i] = f(i)
+	}
+	return strings.Join(parts, sep)
+}
+
+// cookiesOfSize returns "c0=vvvv; c1=vvvv; ..." of about size bytes.
+func cookiesOfSize(size int) string {
+	v := strings.Repeat("v", 60)
+	return repeatJoin(size/66+1, func(i int) string { return "c" + strconv.Itoa(i) + "=" + v }, "; ")
+}
+
+func malformedCases() []malformedCase {
+	cookieLines := make([]string, 1000)
+	for i := range cookieLines {
+		cookieLines[i] = "Cookie: c" + strconv.Itoa(i) + "=v"
+	}
+	cookieLines[500] = "Cookie: session=bob-session"
+	return []malformedCase{
+		{"Cookie of 8 KiB, session last", []string{"Cookie: " + cookiesOfSize(8<<10) + "; session=alice-session"}},
+		{"Cookie of 64 KiB, session last", []string{"Cookie: " + cookiesOfSize(64<<10) + "; session=alice-session"}},
+		{"Cookie of 900 KiB, session first", []string{"Cookie: session=alice-session; " + cookiesOfSize(900<<10)}},
+		{"Cookie of 2 MiB", []string{"Cookie: session=alice-session; " + cookiesOfSize(2<<20)}},
+		{"5,000 cookies, session last", []string{"Cookie: " + repeatJoin(5000, func(i int) string { return "k" + strconv.Itoa(i) + "=v" }, "; ") + "; session=bob-session"}},
+		{"1,000 Cookie lines, bob's session in line 500", cookieLines},
+		{"100,000 semicolons after the session", []string{"Cookie: session=alice-session" + strings.Repeat(";", 100_000)}},
+		{"Authorization of 64 KiB", []string{"Authorization: Bearer " + strings.Repeat("a", 64<<10)}},
+		{"Authorization: Bearer (no token)", []string{"Authorization: Bearer"}},
+		{"Authorization: Bearer + space", []string{"Authorization: Bearer "}},
+		{"Authorization with two spaces", []string{"Authorization: Bearer  alice-token"}},
+		{"Authorization scheme upper case", []string{"Authorization: BEARER alice-token"}},
+		{"Authorization with a tab", []string{"Authorization: Bearer\talice-token"}},
+		{"Authorization Basic", []string{"Authorization: Basic YWxpY2U6cHc="}},
+		{"Authorization with trailing junk", []string{"Authorization: Bearer alice-token junk"}},
+		{"two Authorization headers, alice first", []string{"Authorization: Bearer alice-token", "Authorization: Bearer bob-token"}},
+		{"two Authorization headers, bob first", []string{"Authorization: Bearer bob-token", "Authorization: Bearer alice-token"}},
+		{"empty Authorization", []string{"Authorization:"}},
+		{"non-UTF-8 session cookie", []string{"Cookie: session=\xff\xfe\xfd"}},
+		{"non-UTF-8 after a valid session", []string{"Cookie: session=alice-session\x80"}},
+		{"non-UTF-8 bearer token", []string{"Authorization: Bearer \xff\xfe"}},
+		{"non-UTF-8 in another header", []string{"Cookie: session=alice-session", "X-Note: \xc3\x28\xa0\xa1"}},
+		{"NUL byte in the cookie", []string{"Cookie: session=alice\x00-session"}},
+		{"bare CR in the cookie", []string{"Cookie: session=alice\r-session"}},
+		{"duplicate session cookies, alice first", []string{"Cookie: session=alice-session; session=bob-session"}},
+		{"duplicate session cookies, bob first", []string{"Cookie: session=bob-session; session=alice-session"}},
+		{"unknown session before alice's", []string{"Cookie: session=nobody; session=alice-session"}},
+		{"duplicate session in two Cookie lines", []string{"Cookie: session=alice-session", "Cookie: session=bob-session"}},
+		{"app_session wins over session", []string{"Cookie: session=alice-session; app_session=bob-app-session"}},
+		{"duplicate app_session, unknown first", []string{"Cookie: app_session=nobody; app_session=bob-app-session; session=alice-session"}},
+		{"every credential of a different user", []string{"Authorization: Bearer carol-token", "Cookie: app_session=bob-app-session; app_access_token=alice-app-token; session=anon-session"}},
+		{"Cookie of semicolons only", []string{"Cookie: ;;;;"}},
+		{"Cookie '='", []string{"Cookie: ="}},
+		{"Cookie name without value", []string{"Cookie: session"}},
+		{"Cookie value starting with '='", []string{"Cookie: session==alice-session"}},
+		{"Cookie with spaces around '='", []string{"Cookie: session = alice-session"}},
+		{"quoted session cookie", []string{`Cookie: session="alice-session"`}},
+		{"unbalanced quote", []string{`Cookie: session="alice-session`}},
+		{"cookie name in upper case", []string{"Cookie: Session=alice-session; SESSION=bob-session"}},
+		{"empty Cookie", []string{"Cookie:"}},
+		{"header line without colon", []string{"Cookie: session=alice-session", "this is not a header"}},
+		{"header name with a space", []string{"Cookie: session=alice-session", "Bad Name: x"}},
+		{"header name of 64 KiB", []string{"Cookie: session=alice-session", "X-" + strings.Repeat("a", 64<<10) + ": 1"}},
+		{"obsolete line folding", []string{"Cookie: session=alice-session", "X-Folded: a", " X-Authgear-User-Id: folded-forgery"}},
+	}
+}
+
+// malformedResult counts the outcomes.
+type malformedResult struct {
+	cases, requests int64
+	passed          int64 // reached the backend with the identity the resolver gives
+	refused         map[int]int64
+	wrong           int64 // reached the backend with another identity
+	overLimit       int64 // more than maxCookies cookies: passed on as carrying none
+	undefined       int64 // 5xx not explained by the resolver, or no answer to a valid request
+	examples        []string
+}
+
+// runMalformed sends each hostile request twice (a cache miss, then a hit)
+// and checks that the answer is defined and the identity the resolver's.
+func runMalformed(o *options, rep *report) error {
+	const part = "malformed"
+	s, err := startStack([]mwSpec{{name: "mal", options: []string{"cacheTTL: 60s"}}})
+	if err != nil {
+		return err
+	}
+	defer s.close()
+	r := malformedRun(s)
+	malformedReport(rep, r)
+	s.health(rep, part)
+	return nil
+}
+
+// malformedRun sends the cases to a stack with a "mal" middleware.
+func malformedRun(s *stack) *malformedResult {
+	r := &malformedResult{refused: map[int]int64{}}
+	addr := s.traefik.EntryAddr
+	for _, c := range malformedCases() {
+		r.cases++
+		lines := append(append([]string(nil), c.lines...), forgedLine)
+		msg := rawMessage("GET", "/mal/x?small=1", addr, lines, false, nil)
+		want, alt, hasAlt, parsed := expectedFor(s.oracle, msg)
+		for attempt := 0; attempt < 2; attempt++ {
+			r.requests++
+			calls := s.resolver.Calls()
+			a := sendRaw(addr, msg)
+			asked := s.resolver.Calls() > calls
+			if hasAlt && a.backend && a.identity == alt && a.identity != want {
+				r.overLimit++ // Go's cookie limit in Traefik's build: no credential
+				a.identity = want
+			}
+			r.judge(c.name, attempt, a, want, parsed, asked)
+		}
+	}
+	return r
+}
+
+// maxCookies is net/http's limit on the cookies of a request (GODEBUG
+// httpcookiemaxnum, Go 1.24.8 and later for modules at go 1.24 or newer,
+// which Traefik v3.6.12 is): with more, Request.Cookie finds none.
+const maxCookies = 3000
+
+// expectedFor parses msg as Traefik's Go server does and returns the
+// identity the resolver gives for it, and whether it parsed at all. When the
+// request has more than maxCookies cookies, alt is the identity for the
+// request without its cookies (hasAlt): whether the plugin (and Authgear) see them
+// depends on the Go release each is built with, and either answer is the
+// resolver's for what the plugin read.
+func expectedFor(o *oracle, msg []byte) (want, alt string, hasAlt, parsed bool) {
+	req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(msg)))
+	if err != nil {
+		return "", "", false, false
+	}
+	want = o.identity(req.Header)
+	n := 0
+	for _, line := range req.Header["Cookie"] {
+		n += strings.Count(line, ";") + 1
+	}
+	if n > maxCookies {
+		h := req.Header.Clone()
+		delete(h, "Cookie")
+		alt, hasAlt = o.identity(h), true
+	}
+	return want, alt, hasAlt, true
+}
+
+func (r *malformedResult) judge(name string, attempt int, a answer, want string, parsed, asked bool) {
+	bad := func(what string) {
+		if len(r.examples) < 5 {
+			r.examples = append(r.examples, fmt.Sprintf("%s (request %d): %s", name, attempt+1, what))
+		}
+	}
+	switch {
+	case a.backend && a.identity == want && parsed:
+		r.passed++
+	case a.backend:
+		r.wrong++
+		bad(fmt.Sprintf("backend saw %q, want %q (parsed=%v)", a.identity, want, parsed))
+	case a.status >= 400 && a.status < 500:
+		r.refused[a.status]++
+	case (a.status == http.StatusBadGateway || a.status == http.StatusGatewayTimeout) && asked:
+		r.refused[a.status]++ // the resolver refused the request: a resolver failure, as documented
+	case a.status == statusTransportError && !parsed:
+		r.refused[a.status]++ // Go's server drops some malformed requests without an answer
+	default:
+		r.undefined++
+		bad(fmt.Sprintf("status %d %s", a.status, a.err))
+	}
+}
+
+func malformedReport(rep *report, r *malformedResult) {
+	const part = "malformed"
+	rep.info(part, "hostile requests (cases × 2: cache miss, then hit)", fmt.Sprintf("%s (%s cases)", count(r.requests), count(r.cases)))
+	rep.info(part, "passed on with the identity the resolver gives for them", count(r.passed))
+	rep.info(part, fmt.Sprintf("of these, with over %s cookies and passed on as carrying no credential (Go's cookie limit)", count(maxCookies)), count(r.overLimit))
+	rep.info(part, "refused with a defined answer (4xx from Traefik; 502 when the resolver refused)", statusCounts(r.refused))
+	rep.check(part, "reached the backend with another identity", count(r.wrong)+firstExample(r.examples), "0", r.wrong == 0)
+	rep.check(part, "undefined answers (500, no answer to a valid request)", count(r.undefined)+firstExample(r.examples), "0", r.undefined == 0)
+}
