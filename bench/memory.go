@@ -153,13 +153,16 @@ func sendSessions(ctx context.Context, base string, from, to int) error {
 	return firstErr
 }
 
-// getOK sends one GET with a cookie and wants 200.
+// getOK sends one GET (with the cookie, if not empty), drops the answer and
+// wants 200.
 func getOK(ctx context.Context, client *http.Client, url, cookie string) error {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Cookie", cookie)
+	if cookie != "" {
+		req.Header.Set("Cookie", cookie)
+	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return err

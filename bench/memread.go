@@ -28,7 +28,7 @@ func snapshot(ctx context.Context, t *harness.Traefik) (memSnapshot, error) {
 	s := memSnapshot{heap: -1}
 	admin := "http://" + t.AdminAddr
 	for i := 0; i < 2; i++ {
-		if err := getDiscard(ctx, admin+"/debug/pprof/heap?gc=1"); err != nil {
+		if err := getOK(ctx, checkClient, admin+"/debug/pprof/heap?gc=1", ""); err != nil {
 			return s, fmt.Errorf("forced GC: %w", err)
 		}
 	}
@@ -60,24 +60,6 @@ func settledRSS(ctx context.Context, t *harness.Traefik) (int64, error) {
 			return rss, nil
 		}
 	}
-}
-
-// getDiscard sends a GET and drops the answer.
-func getDiscard(ctx context.Context, url string) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := checkClient.Do(req)
-	if err != nil {
-		return err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %s", url, resp.Status)
-	}
-	return nil
 }
 
 // heapAlloc reads memstats.HeapAlloc from an expvar endpoint.
