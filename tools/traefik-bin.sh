@@ -32,12 +32,15 @@ if [ -x "$bin" ]; then
 fi
 
 echo "building Traefik $version once into $bin (about 15 minutes)..." >&2
-src_dir=$(GOFLAGS=-mod=mod go mod download -json "github.com/traefik/traefik/v3@$version" |
+# Outside any module, so that nothing here is read or written.
+src_dir=$(cd "${TMPDIR:-/tmp}" && GOFLAGS=-mod=mod GO111MODULE=on go mod download -json "github.com/traefik/traefik/v3@$version" |
 	sed -n 's/^[[:space:]]*"Dir": "\(.*\)",$/\1/p')
 [ -d "$src_dir" ] || { echo "could not download github.com/traefik/traefik/v3@$version" >&2; exit 1; }
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/traefik-build.XXXXXX")
-trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+cleanup() { chmod -R u+w "$work" 2>/dev/null; rm -rf "$work" "$bin.tmp"; }
+trap cleanup EXIT
+trap 'exit 130' INT TERM
 cp -r "$src_dir/." "$work/"
 chmod -R u+w "$work"
 (
