@@ -90,7 +90,6 @@ func CreateConfig() *Config {
 // Middleware is the Authgear middleware handler.
 type Middleware struct {
 	next        http.Handler
-	name        string
 	settings    *settings
 	shared      *instance
 	cache       *cache       // shared.cache, one pointer closer
@@ -110,13 +109,9 @@ func New(ctx context.Context, next http.Handler, config *Config, name string) (h
 	if err != nil {
 		return nil, fmt.Errorf("authgear middleware %q: %w", name, err)
 	}
-	shared, err := sharedInstance(name, s)
-	if err != nil {
-		return nil, fmt.Errorf("authgear middleware %q: %w", name, err)
-	}
+	shared := sharedInstance(name, s)
 	return &Middleware{
 		next:        next,
-		name:        name,
 		settings:    s,
 		shared:      shared,
 		cache:       shared.cache,

@@ -30,11 +30,11 @@ var (
 
 // sharedInstance returns the instance registered for the middleware name if
 // its settings are the same, or registers a new one in its place.
-func sharedInstance(name string, s *settings) (*instance, error) {
+func sharedInstance(name string, s *settings) *instance {
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	if same := reusableInstance(name, s.key); same != nil {
-		return same, nil
+		return same
 	}
 	in := &instance{
 		settingsKey: s.key,
@@ -46,7 +46,7 @@ func sharedInstance(name string, s *settings) (*instance, error) {
 	in.roundTrip = in.transport
 	in.cache.name = name
 	registry[name] = in
-	return in, nil
+	return in
 }
 
 // reusableInstance returns the instance registered for name if its settings
