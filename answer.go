@@ -4,32 +4,36 @@ import (
 	"net/http"
 	"sort"
 	"strings"
+	"sync"
 )
 
-// Verdicts of the access policy (requireSession, rejectAnonymousUsers,
-// allowedRoles) on one identity.
+// verdict is the access policy's decision (requireSession,
+// rejectAnonymousUsers, allowedRoles) on one identity.
+type verdict int
+
 const (
-	verdictPass = iota
-	verdictUnauthorized
-	verdictForbidden
+	verdictPass         verdict = iota // the request goes on
+	verdictUnauthorized                // 401, or the login redirect
+	verdictForbidden                   // 403: signed in, but without an allowed role
 )
 
 // answer is what one successful resolver call established for one set of
 // credentials. It is shared by every request that hits its cache entry and
 // never changed after it is made.
 type answer struct {
-	// names and values are the x-authgear-* headers of the resolver's answer,
-	// names sorted; each values slice has len == cap, so that a handler that
-	// appends to a request's header cannot write into a shared array. Names
-	// and common values are shared between answers (see intern.go).
+	// names are the x-authgear-* headers of the resolver's answer, sorted;
+	// the values of names[i] are values[bounds[i]:bounds[i+1]]. A request is
+	// given a copy of values (applyIdentity), so that a handler that edits
+	// its header values in place cannot change the cached answer.
 	names  []string
-	values [][]string
+	values []string
+	bounds []int
 	// cookies are the resolver's Set-Cookie values.
 	cookies []string
 	// userID is x-authgear-user-id, empty without a valid session.
 	userID string
 	// verdict is the policy's decision for this identity.
-	verdict int
+	verdict verdict
 	// plain is true when a request with this answer needs nothing but its
 	// identity headers: the policy lets it through and there is no cookie to
 	// forward. Only plain answers take the shortest path.
@@ -47,18 +51,11 @@ func newAnswer(h http.Header, s *settings) *answer {
 		}
 	}
 	sort.Strings(names)
-	a.values = make([][]string, len(names))
-	for i, name := range names {
-		values := h[name]
-		switch {
-		case len(values) != 1:
-			values = values[:len(values):len(values)]
-		case name == "X-Authgear-User-Id" || name == "X-Authgear-Session-Authenticated-At":
-			values = []string{values[0]} // unique to this answer: not worth sharing
-		default:
-			values = sharedValue(values[0])
-		}
-		a.values[i] = values
+	a.bounds = make([]int, 0, len(names)+1)
+	a.bounds = append(a.bounds, 0)
+	for _, name := range names {
+		a.values = append(a.values, h[name]...)
+		a.bounds = append(a.bounds, len(a.values))
 	}
 	a.names = sharedLayout(names)
 	if cookies := h["Set-Cookie"]; len(cookies) > 0 {
@@ -74,7 +71,7 @@ func newAnswer(h http.Header, s *settings) *answer {
 }
 
 // decide applies requireSession, rejectAnonymousUsers and allowedRoles.
-func decide(s *settings, valid, anonymous bool, roles string) int {
+func decide(s *settings, valid, anonymous bool, roles string) verdict {
 	if !s.requireSession {
 		return verdictPass
 	}
@@ -95,10 +92,40 @@ func decide(s *settings, valid, anonymous bool, roles string) int {
 	return verdictForbidden
 }
 
-// applyIdentity sets the answer's identity headers on a request's headers.
-// A plain function, not a method: it runs on every request under Yaegi.
+// applyIdentity sets the answer's identity headers on a request's headers,
+// each with a values slice of the request's own (len == cap, so that
+// appending cannot write into a neighbour either).
 func applyIdentity(h http.Header, a *answer) {
+	own := make([]string, len(a.values))
+	copy(own, a.values)
+	b := a.bounds
 	for i, name := range a.names {
-		h[name] = a.values[i]
+		h[name] = own[b[i]:b[i+1]:b[i+1]]
 	}
+}
+
+// A cached answer would otherwise keep its own copy of the header names.
+// With tens of thousands of sessions cached, those copies are much of an
+// entry's memory, so answers share them through a bounded, process-wide
+// table. Only resolver answers feed it, never client input.
+var (
+	layoutsMu     sync.Mutex              // protects sharedLayouts
+	sharedLayouts = map[string][]string{} // sorted header names, joined by "\n"
+)
+
+// maxSharedLayouts bounds sharedLayouts; past it, answers keep their own.
+const maxSharedLayouts = 4096
+
+// sharedLayout returns a shared slice equal to names (sorted).
+func sharedLayout(names []string) []string {
+	key := strings.Join(names, "\n")
+	layoutsMu.Lock()
+	defer layoutsMu.Unlock()
+	if shared, ok := sharedLayouts[key]; ok {
+		return shared
+	}
+	if len(sharedLayouts) < maxSharedLayouts {
+		sharedLayouts[key] = names
+	}
+	return names
 }

@@ -120,14 +120,10 @@ func New(ctx context.Context, next http.Handler, config *Config, name string) (h
 	}, nil
 }
 
-// ServeHTTP runs the middleware for one request.
-//
-// Yaegi interprets every statement here on every request, and each call
-// allocates a frame with a slot for every value its function may hold,
-// whatever branch runs. So the request path is cut where the paths part:
-// ServeHTTP strips and keys every request, serveWithCredentials serves cache
-// hits with the lookup inline, and everything rarer (no credentials, misses,
-// refusals, cookies, webhooks) is in functions called only when needed.
+// ServeHTTP runs the middleware for one request: strip forged identity
+// headers, key the credentials, serve a cache hit inline, and leave
+// everything rarer (no credentials, misses, refusals, cookies, webhooks) to
+// functions called only when needed (see the package doc on Yaegi's costs).
 func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	if m.webhookPath != "" && req.URL.Path == m.webhookPath {
 		serveWebhook(m, rw, req)
@@ -136,46 +132,28 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 
 	// 1. Identity headers sent by the client are forgeries.
 	stripIdentityHeaders(req)
-	h := req.Header
 
 	// 2. Which credentials does the request carry?
-	var key string
-	if len(h["Cookie"]) > 0 {
-		key = cookieKey(req, m.cookies)
-	} else if len(h["Authorization"]) > 0 {
-		key = bearerKey(req, m.cookies)
-	}
+	key := credentialKey(req, m.cookies)
 	if key == "" {
 		serveWithoutCredentials(m, rw, req)
 		return
 	}
-	serveWithCredentials(m, rw, req, key)
-}
 
-// serveWithCredentials looks the credentials' answer up in the cache and
-// passes the request on with its identity (3. and 6.), or leaves the request
-// to serveResolved when the answer is missing, expired, or needs more than
-// headers. Inline rather than in helpers, for Yaegi: this is the cache-hit
-// path of nearly every request.
-func serveWithCredentials(m *Middleware, rw http.ResponseWriter, req *http.Request, key string) {
+	// 3. A fresh cached answer that needs nothing but its headers.
 	c := m.cache
 	c.mu.Lock()
 	e := c.entries[key]
 	if e == nil || time.Now().UnixNano() >= e.expires || !e.ans.plain {
 		c.mu.Unlock()
-		serveResolved(m, rw, req, key)
+		serveResolved(m, rw, req)
 		return
 	}
 	if c.recent.front != e {
 		touch(c, e)
 	}
 	c.mu.Unlock()
-
-	ans := e.ans
-	h := req.Header
-	for i, name := range ans.names {
-		h[name] = ans.values[i]
-	}
+	applyIdentity(req.Header, e.ans)
 	m.next.ServeHTTP(rw, req)
 }
 
@@ -191,10 +169,10 @@ func serveWithoutCredentials(m *Middleware, rw http.ResponseWriter, req *http.Re
 
 // serveResolved handles a request whose credentials missed the cache, or
 // whose cached answer needs more than headers: cookies to forward or a
-// refusal.
-func serveResolved(m *Middleware, rw http.ResponseWriter, req *http.Request, key string) {
-	s := m.settings
-	ans, status := m.identify(req, key)
+// refusal. A request with credentials is never a CORS preflight: the policy
+// applies to it in full.
+func serveResolved(m *Middleware, rw http.ResponseWriter, req *http.Request) {
+	ans, status := identify(m, req)
 	if status != 0 {
 		writeResolverFailure(rw, status)
 		return
@@ -203,13 +181,30 @@ func serveResolved(m *Middleware, rw http.ResponseWriter, req *http.Request, key
 		serveWithoutCredentials(m, rw, req)
 		return
 	}
-	if len(ans.cookies) > 0 && s.forwardCookies {
+	if len(ans.cookies) > 0 && m.settings.forwardCookies {
 		addSetCookies(rw.Header(), ans.cookies)
 	}
-	if ans.verdict != verdictPass && !isPreflight(req) {
+	if ans.verdict != verdictPass {
 		m.refuse(rw, req, ans.verdict)
 		return
 	}
 	applyIdentity(req.Header, ans)
 	m.next.ServeHTTP(rw, req)
+}
+
+// isPreflight reports whether a request without credentials is a CORS
+// preflight, which browsers send without credentials and which must not be
+// refused: OPTIONS with Origin and Access-Control-Request-Method, and no
+// body (a client can write those headers on anything; only a bodiless
+// OPTIONS is harmless to let through).
+func isPreflight(req *http.Request) bool {
+	return req.Method == http.MethodOptions &&
+		req.ContentLength == 0 && len(req.TransferEncoding) == 0 &&
+		req.Header.Get("Origin") != "" &&
+		req.Header.Get("Access-Control-Request-Method") != ""
+}
+
+// addSetCookies adds the resolver's Set-Cookie values to the response.
+func addSetCookies(h http.Header, cookies []string) {
+	h["Set-Cookie"] = append(h["Set-Cookie"], cookies...)
 }

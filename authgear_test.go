@@ -24,7 +24,14 @@ func TestNewRejectsInvalidOptions(t *testing.T) {
 		{"relative resolverURL", func(c *authgear.Config) { c.ResolverURL = "/_resolver/resolve" }, "resolverURL"},
 		{"ftp resolverURL", func(c *authgear.Config) { c.ResolverURL = "ftp://auth/_resolver/resolve" }, "resolverURL"},
 		{"trailing slash resolverURL", func(c *authgear.Config) { c.ResolverURL = "https://auth/_resolver/resolve/" }, "must not end with a slash"},
-		{"resolverHost with scheme", func(c *authgear.Config) { c.ResolverHost = "https://auth.example.com" }, "resolverHost"},
+		{"resolverHost with a path", func(c *authgear.Config) { c.ResolverHost = "https://auth.example.com/app" }, "resolverHost"},
+		{"resolverHost with another scheme", func(c *authgear.Config) { c.ResolverHost = "ftp://auth.example.com" }, "resolverHost"},
+		{"resolverHost bare with a path", func(c *authgear.Config) { c.ResolverHost = "auth.example.com/app" }, "resolverHost"},
+		{"cacheTTL past its bound", func(c *authgear.Config) { c.CacheTTL = "2500000h" }, "cacheTTL"},
+		{"cacheTTL in seconds past its bound", func(c *authgear.Config) { c.CacheTTL = "1e300" }, "cacheTTL"},
+		{"staleIfError past its bound", func(c *authgear.Config) { c.StaleIfError = "25h" }, "staleIfError"},
+		{"timeout past its bound", func(c *authgear.Config) { c.Timeout = "1h" }, "timeout"},
+		{"loginURL with a backslash", func(c *authgear.Config) { c.LoginURL = `/\evil.example/login` }, "loginURL"},
 		{"timeout not a duration", func(c *authgear.Config) { c.Timeout = "soon" }, "timeout"},
 		{"timeout zero", func(c *authgear.Config) { c.Timeout = "0" }, "timeout"},
 		{"timeout empty", func(c *authgear.Config) { c.Timeout = "" }, "timeout"},
@@ -73,6 +80,8 @@ func TestNewAcceptsValuesAsUsersWriteThem(t *testing.T) {
 		{"loginURL path", func(c *authgear.Config) { c.LoginURL = "/login"; c.RequireSession = true }},
 		{"loginURL absolute", func(c *authgear.Config) { c.LoginURL = "https://myapp.authgear.cloud/login?x=1" }},
 		{"resolverHost with port", func(c *authgear.Config) { c.ResolverHost = "auth.example.com:8443" }},
+		{"resolverHost as an origin", func(c *authgear.Config) { c.ResolverHost = "https://auth.example.com" }},
+		{"durations at their bounds", func(c *authgear.Config) { c.Timeout = "5m"; c.CacheTTL = "24h"; c.StaleIfError = "86400" }},
 		{"insecure TLS", func(c *authgear.Config) { c.TLS.InsecureSkipVerify = true }},
 		{"webhook", func(c *authgear.Config) { c.WebhookPath = "/_authgear/webhook"; c.WebhookSecret = "secret" }},
 	}
@@ -632,7 +641,7 @@ func TestRoutersSharingAMiddlewareShareItsCache(t *testing.T) {
 	f := newFakeResolver(t)
 	cfg := authgear.CreateConfig()
 	cfg.ResolverURL = f.url()
-	cfg.ResolverHost = publicHost
+	cfg.ResolverHost = publicOrigin
 	build := func(c *authgear.Config) (http.Handler, *recorder) {
 		rec := &recorder{}
 		h, err := authgear.New(context.Background(), rec, c, "shared@file")

@@ -57,8 +57,8 @@ func benchMiddleware(b *testing.B) (*Middleware, *http.Request) {
 	m := h.(*Middleware)
 	req := benchRequest()
 	key := credentialKey(req, m.cookies)
-	if _, cl, leader := m.shared.cache.lookup(key, time.Now().UnixNano()); leader {
-		m.shared.cache.complete(key, cl, benchAnswer(m.settings), nil, time.Now().UnixNano())
+	if _, cl, leader := m.shared.cache.join(key, time.Now().UnixNano(), time.Second); leader {
+		m.shared.cache.finish(key, cl, &callResult{benchAnswer(m.settings), nil}, time.Now().UnixNano())
 	}
 	return m, req
 }
@@ -119,7 +119,7 @@ func BenchmarkCacheLookupHit(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		c.lookup(key, time.Now().UnixNano())
+		c.join(key, time.Now().UnixNano(), time.Second)
 	}
 }
 

@@ -26,9 +26,23 @@ type cache struct {
 	inserted entryList         // oldest insertion (soonest expiry) first
 	byUser   map[string]*entry // first entry of each user's list
 	inflight map[string]*call  // resolver calls under way, by credential key
+	running  int               // resolver calls under way, detached ones included
 	inserts  int64             // answers cached since the cache was made
+	reported int64             // c.inserts at the last size report
 	evicted  int64             // entries removed to make room
+	retired  bool              // the registry let go of the cache: it caches nothing more
+
+	// Webhook evictions, for the calls under way (flight.go): epoch counts
+	// evictions; evictedAt holds each user's latest eviction epoch while a
+	// call runs that may predate it, and evictAllBefore stands for the whole
+	// map when it grows past maxEvictedUsers.
+	epoch          int64
+	evictedAt      map[string]int64
+	evictAllBefore int64
 }
+
+// maxEvictedUsers bounds cache.evictedAt.
+const maxEvictedUsers = 4096
 
 // statsEvery is how many insertions apart the cache reports its size on
 // stdout, which Traefik logs at DEBUG level.
@@ -44,17 +58,6 @@ type entry struct {
 	prevRecent, nextRecent     *entry
 	prevInserted, nextInserted *entry
 	prevUser, nextUser         *entry
-}
-
-// call is one resolver call under way; the requests that miss the same key
-// while it runs wait for it and share its result.
-type call struct {
-	done chan struct{} // closed when ans and err are set
-	ans  *answer
-	err  error
-	// evicted is set when a user eviction arrives while the call runs: its
-	// answer may predate the eviction, so it is returned but not cached.
-	evicted bool
 }
 
 // entryList is a doubly linked list of entries through one pair of links.
@@ -79,47 +82,20 @@ func touch(c *cache, e *entry) {
 	pushRecent(c, e)
 }
 
-// lookup returns the fresh answer for key, or else the call to wait for. When
-// leader is true the caller must make the resolver call and report it with
-// complete; other callers wait for call.done.
-func (c *cache) lookup(key string, now int64) (ans *answer, cl *call, leader bool) {
-	c.mu.Lock()
-	if e := c.entries[key]; e != nil && now < e.expires {
-		if c.recent.front != e {
-			touch(c, e)
-		}
-		c.mu.Unlock()
-		return e.ans, nil, false
+// sizeReport returns the line the cache logs every statsEvery insertions,
+// or ""; c.mu must be held.
+func (c *cache) sizeReport() string {
+	if c.inserts == 0 || c.inserts%statsEvery != 0 || c.reported == c.inserts {
+		return ""
 	}
-	if cl = c.inflight[key]; cl != nil {
-		c.mu.Unlock()
-		return nil, cl, false
-	}
-	cl = &call{done: make(chan struct{})}
-	c.inflight[key] = cl
-	c.mu.Unlock()
-	return nil, cl, true
+	c.reported = c.inserts
+	return fmt.Sprintf("cache holds %d entries (max %d) after %d insertions, %d evicted to make room", len(c.entries), c.maxSize, c.inserts, c.evicted)
 }
 
-// complete records the result of the call for key, caches a successful
-// answer unless an eviction overtook the call, and wakes the waiters.
-func (c *cache) complete(key string, cl *call, ans *answer, err error, now int64) {
-	c.mu.Lock()
-	delete(c.inflight, key)
-	report := ""
-	if err == nil && !cl.evicted && c.keep > 0 {
-		c.insert(key, ans, now)
-		c.inserts++
-		if c.inserts%statsEvery == 0 {
-			report = fmt.Sprintf("cache holds %d entries (max %d) after %d insertions, %d evicted to make room", len(c.entries), c.maxSize, c.inserts, c.evicted)
-		}
-	}
-	c.mu.Unlock()
-	cl.ans = ans
-	cl.err = err
-	close(cl.done)
-	if report != "" {
-		fmt.Fprintf(os.Stdout, "authgear middleware %q: %s\n", c.name, report)
+// report writes a size report on stdout, which Traefik logs at DEBUG level.
+func (c *cache) report(line string) {
+	if line != "" {
+		fmt.Fprintf(os.Stdout, "authgear middleware %q: %s\n", c.name, line)
 	}
 }
 
@@ -134,9 +110,10 @@ func (c *cache) stale(key string, now int64) *answer {
 	return nil
 }
 
-// evictUser removes every entry of the user, and marks the calls under way
-// so that answers resolved before the eviction are not cached after it. It
-// returns the number of entries removed.
+// evictUser removes every entry of the user and starts a new eviction
+// epoch: no request joins a call that started before it, and an answer for
+// the user from such a call is not cached (flight.go). It returns the number
+// of entries removed.
 func (c *cache) evictUser(userID string) int {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -145,10 +122,29 @@ func (c *cache) evictUser(userID string) int {
 		c.remove(e)
 		n++
 	}
-	for _, cl := range c.inflight {
-		cl.evicted = true
+	c.epoch++
+	if c.running > 0 {
+		if c.evictedAt == nil {
+			c.evictedAt = map[string]int64{}
+		}
+		c.evictedAt[userID] = c.epoch
+		if len(c.evictedAt) > maxEvictedUsers {
+			c.evictAllBefore = c.epoch
+			c.evictedAt = nil
+		}
 	}
 	return n
+}
+
+// retire empties the cache and makes it cache nothing more: the registry no
+// longer holds it, so webhook evictions would not reach it.
+func (c *cache) retire() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.retired = true
+	for e := c.recent.front; e != nil; e = c.recent.front {
+		c.remove(e)
+	}
 }
 
 // len returns the number of entries, expired ones included.
@@ -160,6 +156,10 @@ func (c *cache) len() int {
 
 // insert adds or replaces the entry for key; c.mu must be held.
 func (c *cache) insert(key string, ans *answer, now int64) {
+	if c.retired {
+		return
+	}
+	c.inserts++
 	if old := c.entries[key]; old != nil {
 		c.remove(old)
 	}

@@ -2,25 +2,26 @@ package authgear
 
 import (
 	"testing"
+	"time"
 )
 
 // put resolves key as the given user at time now, as the middleware does:
 // lookup, then complete.
 func put(t *testing.T, c *cache, key, user string, now int64) {
 	t.Helper()
-	_, cl, leader := c.lookup(key, now)
+	_, cl, leader := c.join(key, now, time.Second)
 	if !leader {
 		t.Fatalf("lookup(%q) at %d: not the leader", key, now)
 	}
-	c.complete(key, cl, &answer{userID: user}, nil, now)
+	c.finish(key, cl, &callResult{&answer{userID: user}, nil}, now)
 }
 
 // has reports whether key has a fresh answer at time now, without making a
 // call for it.
 func has(c *cache, key string, now int64) bool {
-	ans, cl, leader := c.lookup(key, now)
+	ans, cl, leader := c.join(key, now, time.Second)
 	if leader {
-		c.complete(key, cl, nil, errTest, now)
+		c.finish(key, cl, &callResult{nil, errTest}, now)
 	}
 	return ans != nil
 }
@@ -125,17 +126,17 @@ func TestCacheExpiryAndStaleWindow(t *testing.T) {
 		{150, false, false},
 	}
 	for _, tt := range tests {
-		ans, _, leader := c.lookup("a", tt.now)
+		ans, _, leader := c.join("a", tt.now, time.Second)
 		if (ans != nil) != tt.fresh {
 			t.Fatalf("at %d: fresh = %v, want %v", tt.now, ans != nil, tt.fresh)
 		}
 		if leader {
 			// The resolver fails: the stale answer is what is left.
-			_, cl, _ := c.lookup("a", tt.now) // a waiter joins the call
+			_, cl, _ := c.join("a", tt.now, time.Second) // a waiter joins the call
 			if cl == nil {
 				t.Fatal("a concurrent miss did not join the call under way")
 			}
-			c.complete("a", cl, nil, errTest, tt.now)
+			c.finish("a", cl, &callResult{nil, errTest}, tt.now)
 		}
 		if got := c.stale("a", tt.now) != nil; got != tt.stale {
 			t.Fatalf("at %d: stale = %v, want %v", tt.now, got, tt.stale)
@@ -193,13 +194,13 @@ func TestUserIndexFollowsReplacementAndEviction(t *testing.T) {
 
 func TestEvictionWinsOverAResolveUnderWay(t *testing.T) {
 	c := newCache(1000, 0, 10)
-	_, cl, leader := c.lookup("bob-session", 0)
+	_, cl, leader := c.join("bob-session", 0, time.Second)
 	if !leader {
 		t.Fatal("not the leader")
 	}
 	// Bob is disabled while his session is being resolved with the old answer.
 	c.evictUser("bob")
-	c.complete("bob-session", cl, &answer{userID: "bob"}, nil, 1)
+	c.finish("bob-session", cl, &callResult{&answer{userID: "bob"}, nil}, 1)
 	if cl.ans == nil || cl.ans.userID != "bob" {
 		t.Fatal("the waiting requests did not get the call's answer")
 	}

@@ -20,9 +20,14 @@ import (
 	authgear "github.com/traefik-authgear/traefik-authgear"
 )
 
-// publicHost is the Authgear app's public host in these tests: bearer tokens
-// are accepted only when the resolver is asked for it.
-const publicHost = "auth.example.test"
+// publicHost is the Authgear app's public host in these tests, and
+// publicOrigin its origin: bearer tokens are accepted only when the resolver
+// is asked for both (X-Forwarded-Host and X-Forwarded-Proto), as a JWT's
+// audience is checked by Authgear.
+const (
+	publicHost   = "auth.example.test"
+	publicOrigin = "https://" + publicHost
+)
 
 // fixture is a resolver answer recorded from a real Authgear server.
 type fixture struct {
@@ -80,6 +85,14 @@ type fakeResolver struct {
 	delay        atomic.Int64 // nanoseconds to wait before answering
 	status       atomic.Int64 // when non-zero, answer this status instead
 	fixtures     map[string]fixture
+	disabled     sync.Map // user names whose credentials no longer resolve
+
+	// When gate is not nil, every call waits for a value on it (or for its
+	// request to be cancelled); arrived receives each call as it arrives and
+	// cancelled each call whose request was cancelled while it waited.
+	gate      chan struct{}
+	arrived   chan string
+	cancelled chan string
 
 	mu       sync.Mutex
 	requests []recordedRequest
@@ -109,8 +122,36 @@ func newFakeResolver(t testing.TB) *fakeResolver {
 // url is the resolve endpoint's URL.
 func (f *fakeResolver) url() string { return f.srv.URL + "/_resolver/resolve" }
 
+// hold makes every later call wait for release (or its cancellation).
+func (f *fakeResolver) hold() {
+	f.gate = make(chan struct{})
+	f.arrived = make(chan string, 1024)
+	f.cancelled = make(chan string, 1024)
+}
+
+// release lets n held calls answer.
+func (f *fakeResolver) release(n int) {
+	for i := 0; i < n; i++ {
+		f.gate <- struct{}{}
+	}
+}
+
+// awaitArrival waits for the next held call to reach the resolver and
+// returns its Authorization header; it fails the test after 5 s.
+func (f *fakeResolver) awaitArrival(t testing.TB) string {
+	t.Helper()
+	select {
+	case a := <-f.arrived:
+		return a
+	case <-time.After(5 * time.Second):
+		t.Fatal("no resolver call arrived within 5 s")
+		return ""
+	}
+}
+
 func (f *fakeResolver) serve(w http.ResponseWriter, r *http.Request) {
 	f.calls.Add(1)
+	readCookiesAsHTTP2(r)
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
 	f.requests = append(f.requests, recordedRequest{method: r.Method, host: r.Host, header: r.Header.Clone(), body: string(body), path: r.URL.Path, remote: r.RemoteAddr})
@@ -135,12 +176,42 @@ func (f *fakeResolver) serve(w http.ResponseWriter, r *http.Request) {
 	default:
 		fx = f.resolve(r)
 	}
+	// A held call has resolved what Authgear knew when it arrived, and
+	// answers when released.
+	if f.gate != nil {
+		f.arrived <- r.Header.Get("Authorization")
+		select {
+		case <-f.gate:
+		case <-r.Context().Done():
+			f.cancelled <- r.Header.Get("Authorization")
+			return
+		}
+	}
 	for name, values := range fx.header {
 		if name != "Content-Length" {
 			w.Header()[name] = values
 		}
 	}
 	w.WriteHeader(fx.status)
+}
+
+// readCookiesAsHTTP2 rewrites the request's Cookie lines as an HTTP/2 server
+// (Authgear behind an https resolverURL) receives them: split into crumbs on
+// ';', empty crumbs dropped, joined again with "; ".
+func readCookiesAsHTTP2(r *http.Request) {
+	lines := r.Header["Cookie"]
+	if len(lines) == 0 {
+		return
+	}
+	var crumbs []string
+	for _, line := range lines {
+		for _, crumb := range strings.Split(line, ";") {
+			if crumb = strings.TrimSpace(crumb); crumb != "" {
+				crumbs = append(crumbs, crumb)
+			}
+		}
+	}
+	r.Header["Cookie"] = []string{strings.Join(crumbs, "; ")}
 }
 
 // resolve applies Authgear's order: a bearer token (for the public host
@@ -150,7 +221,8 @@ func (f *fakeResolver) resolve(r *http.Request) fixture {
 	if host == "" {
 		host = r.Host
 	}
-	if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "bearer") && host == publicHost {
+	origin := r.Header.Get("X-Forwarded-Proto") + "://" + host
+	if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "bearer") && origin == publicOrigin {
 		if fx, ok := f.valid(token); ok {
 			return fx
 		}
@@ -179,7 +251,7 @@ func (f *fakeResolver) resolve(r *http.Request) fixture {
 func (f *fakeResolver) valid(credential string) (fixture, bool) {
 	name, ok := strings.CutPrefix(credential, "user:")
 	u, known := users[name]
-	if !ok || !known {
+	if _, off := f.disabled.Load(name); !ok || !known || off {
 		return fixture{}, false
 	}
 	fx := f.fixtures["session-valid-roles"]
@@ -254,7 +326,7 @@ func newHandler(t testing.TB, f *fakeResolver, edit func(*authgear.Config)) (htt
 	if f != nil {
 		cfg.ResolverURL = f.url()
 	}
-	cfg.ResolverHost = publicHost
+	cfg.ResolverHost = publicOrigin
 	if edit != nil {
 		edit(cfg)
 	}

@@ -5,36 +5,39 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 )
-
-// statusClientClosedRequest answers a request whose client went away while
-// it waited for another request's resolver call (nginx's 499).
-const statusClientClosedRequest = 499
 
 // maxResolverHeaderBytes bounds the resolver's answer headers: a real answer
 // has well under 1 KiB of them.
 const maxResolverHeaderBytes = 64 << 10
 
+// maxResolverConns bounds the connections one middleware opens to the
+// resolver: a flood of distinct credentials queues for them (each call still
+// within timeout) instead of opening thousands of connections to Authgear.
+const maxResolverConns = 64
+
 // newResolverTransport returns the HTTP transport for the resolver:
-// keep-alive connections reused, no proxy from the environment, answer
-// headers bounded. Calls go through RoundTrip, which follows no redirect
-// (Authgear redirects only a mistyped URL), with the timeout as a context
-// deadline.
+// keep-alive connections reused and bounded, no proxy from the environment,
+// answer headers bounded. Calls go through RoundTrip, which follows no
+// redirect (Authgear redirects only a mistyped URL), with the timeout as a
+// context deadline.
 //
 // No http.Client and no DialContext: either would hand an interpreted
-// function or method value to the standard library, and under Yaegi such a
-// value keeps the frames of its creator, and so the previous instance of a
-// reloaded middleware, reachable.
+// function or method value to the standard library, which would keep the
+// previous instance of a reloaded middleware reachable (see the package doc).
 func newResolverTransport(s *settings) *http.Transport {
 	return &http.Transport{
 		TLSClientConfig:        s.tlsConfig,
 		TLSHandshakeTimeout:    s.timeout,
 		ResponseHeaderTimeout:  s.timeout,
-		MaxIdleConns:           256,
-		MaxIdleConnsPerHost:    256,
+		MaxIdleConns:           maxResolverConns,
+		MaxIdleConnsPerHost:    maxResolverConns,
+		MaxConnsPerHost:        maxResolverConns,
 		IdleConnTimeout:        60 * time.Second,
 		MaxResponseHeaderBytes: maxResolverHeaderBytes,
 		DisableCompression:     true,
@@ -42,60 +45,50 @@ func newResolverTransport(s *settings) *http.Transport {
 	}
 }
 
-// identify returns the identity for the request's credentials after a cache
-// miss: from the one resolver call shared by all concurrent misses of the
-// same key (or from the cache, if an answer arrived meanwhile). A non-zero
-// status means the request must be answered with it.
-func (m *Middleware) identify(req *http.Request, key string) (*answer, int) {
-	c := m.shared.cache
-	now := time.Now().UnixNano()
-	ans, cl, leader := c.lookup(key, now)
-	if ans != nil {
-		return ans, 0
-	}
-	if leader {
-		ans, err := m.callResolver(req)
-		c.complete(key, cl, ans, err, time.Now().UnixNano())
-		if err != nil {
-			m.shared.logf("resolver call failed: %v", err)
-		}
-	} else {
-		select {
-		case <-cl.done:
-		case <-req.Context().Done():
-			return nil, statusClientClosedRequest
-		}
-	}
-	if cl.err == nil {
-		return cl.ans, 0
-	}
-	if stale := c.stale(key, now); stale != nil {
-		return stale, 0
-	}
-	if m.settings.anonymousOnError {
-		return nil, 0
-	}
-	if errors.Is(cl.err, context.DeadlineExceeded) || os.IsTimeout(cl.err) {
-		return nil, http.StatusGatewayTimeout
-	}
-	return nil, http.StatusBadGateway
+// statusError is a resolver answer other than 200.
+type statusError struct {
+	url    string
+	status string
+	code   int
 }
 
-// callResolver asks the resolver who the request's credentials belong to:
-// GET, no body, the request's headers, the Authgear host in Host and
-// X-Forwarded-Host. The call does not depend on the client's context: a
-// client that gives up must not cancel the answer other requests wait for.
-func (m *Middleware) callResolver(req *http.Request) (*answer, error) {
-	s := m.settings
-	ctx, cancel := context.WithTimeout(context.Background(), s.timeout)
-	defer cancel()
+func (e *statusError) Error() string {
+	return fmt.Sprintf("resolver %s answered %q", e.url, e.status)
+}
+
+// allowsStale reports whether a failed call may be answered with a stale
+// entry (staleIfError): only when Authgear could not answer (a timeout, a
+// transport error, a 5xx). A 4xx is an answer about the request itself, and
+// a client can provoke one (a header too large for the ingress gives 431), so
+// it must not extend a revoked session's life.
+func allowsStale(err error) bool {
+	var se *statusError
+	if errors.As(err, &se) {
+		return se.code >= 500
+	}
+	return !errors.Is(err, context.Canceled)
+}
+
+// failureStatus is the status a request gets when its resolver call failed
+// and nothing stale may be served: 504 on a timeout, 502 otherwise.
+func failureStatus(err error) int {
+	if errors.Is(err, context.DeadlineExceeded) || os.IsTimeout(err) {
+		return http.StatusGatewayTimeout
+	}
+	return http.StatusBadGateway
+}
+
+// callResolver asks the resolver who the credentials belong to. The context
+// is the call's own (see flight.go), not a client's.
+func callResolver(ctx context.Context, in *instance, req *http.Request, cr *credentials) (*answer, error) {
+	s := in.settings
 	out, err := http.NewRequestWithContext(ctx, http.MethodGet, s.resolverURL, nil)
 	if err != nil {
 		return nil, err
 	}
-	out.Header = resolverHeaders(req, s.resolverHost)
+	out.Header = resolverRequestHeader(req, cr, s)
 	out.Host = s.resolverHost
-	resp, err := m.shared.roundTrip.RoundTrip(out)
+	resp, err := in.roundTrip.RoundTrip(out)
 	if err != nil {
 		return nil, fmt.Errorf("resolver %s: %w", s.resolverURL, err)
 	}
@@ -103,7 +96,63 @@ func (m *Middleware) callResolver(req *http.Request) (*answer, error) {
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("resolver %s answered %q", s.resolverURL, resp.Status)
+		return nil, &statusError{url: s.resolverURL, status: resp.Status, code: resp.StatusCode}
 	}
 	return newAnswer(resp.Header, s), nil
+}
+
+// resolverRequestHeader builds the headers of the request to the resolver
+// from nothing, so that Authgear sees only what the plugin vouches for:
+//
+//   - Cookie and Authorization: exactly the credentials the cache key was
+//     computed from (the Cookie header rebuilt from the parsed credential
+//     cookies; analytics and preference cookies are not Authgear's business);
+//   - X-Forwarded-Host and X-Forwarded-Proto: the Authgear app's public
+//     origin, which selects the app and is the audience of its JWTs;
+//   - X-Forwarded-For: the client address as Traefik established it (its
+//     trusted X-Forwarded-For, then the peer address, as httputil's
+//     ReverseProxy appends it); Forwarded, X-Real-Ip and X-Original-For from
+//     the client are not sent, since Authgear would record them as the
+//     session's IP;
+//   - User-Agent, which Authgear shows in the user's device list.
+func resolverRequestHeader(req *http.Request, cr *credentials, s *settings) http.Header {
+	h := http.Header{
+		"X-Forwarded-Host":  {s.resolverHost},
+		"X-Forwarded-Proto": {resolverScheme(req, s)},
+	}
+	if cookie := cr.cookieHeader(&s.cookies); cookie != "" {
+		h["Cookie"] = []string{cookie}
+	}
+	if len(cr.authorization) > 0 {
+		h["Authorization"] = append([]string(nil), cr.authorization...)
+	}
+	if ua := req.Header["User-Agent"]; len(ua) > 0 {
+		h["User-Agent"] = []string{ua[0]}
+	} else {
+		h["User-Agent"] = []string{""} // not Go's default
+	}
+	if ip, _, err := net.SplitHostPort(req.RemoteAddr); err == nil {
+		if prior := req.Header["X-Forwarded-For"]; len(prior) > 0 {
+			ip = strings.Join(prior, ", ") + ", " + ip
+		}
+		h["X-Forwarded-For"] = []string{ip}
+	}
+	return h
+}
+
+// resolverScheme is the X-Forwarded-Proto the resolver is sent: the scheme of
+// the Authgear origin when the configuration names one (resolverHost with a
+// scheme, or resolverURL when resolverHost is not set); for a bare
+// resolverHost, the scheme the client used, as Traefik set it.
+func resolverScheme(req *http.Request, s *settings) string {
+	if s.resolverScheme != "" {
+		return s.resolverScheme
+	}
+	if proto := req.Header.Get("X-Forwarded-Proto"); proto == "http" || proto == "https" {
+		return proto
+	}
+	if req.TLS != nil {
+		return "https"
+	}
+	return "http"
 }

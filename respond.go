@@ -22,8 +22,8 @@ func writeResolverFailure(rw http.ResponseWriter, status int) {
 // refuse answers a request the policy does not let through: a browser
 // navigation without a session is redirected to loginURL when one is set,
 // anything else gets 401 or 403.
-func (m *Middleware) refuse(rw http.ResponseWriter, req *http.Request, verdict int) {
-	if verdict == verdictForbidden {
+func (m *Middleware) refuse(rw http.ResponseWriter, req *http.Request, v verdict) {
+	if v == verdictForbidden {
 		writeText(rw, http.StatusForbidden, "forbidden: your account lacks a role this resource requires")
 		return
 	}

@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"math"
 	"net/url"
 	"os"
 	"strconv"
@@ -21,6 +22,7 @@ const (
 type settings struct {
 	resolverURL      string
 	resolverHost     string
+	resolverScheme   string // the Authgear origin's scheme, "" for a bare resolverHost
 	timeout          time.Duration
 	cacheTTL         time.Duration
 	cacheMaxEntries  int
@@ -37,7 +39,7 @@ type settings struct {
 	webhookSecret    []byte
 
 	// anonymousVerdict is the policy's answer for a request without identity.
-	anonymousVerdict int
+	anonymousVerdict verdict
 	// key identifies these settings: a reload with the same key keeps the
 	// shared cache and client.
 	key string
@@ -70,24 +72,26 @@ func parseSettings(c *Config) (*settings, error) {
 	default:
 		s.resolverURL = u.String()
 		s.resolverHost = u.Host
+		s.resolverScheme = u.Scheme
 	}
 
 	if h := strings.TrimSpace(c.ResolverHost); h != "" {
-		if strings.ContainsAny(h, "/ ?#@") {
-			errs = append(errs, fmt.Errorf("resolverHost %q must be a host name with an optional port, e.g. auth.example.com, without scheme or path", c.ResolverHost))
+		host, scheme, err := parseResolverHost(h)
+		if err != nil {
+			errs = append(errs, err)
 		} else {
-			s.resolverHost = h
+			s.resolverHost, s.resolverScheme = host, scheme
 		}
 	}
 
-	s.timeout, err = parseDuration("timeout", c.Timeout)
+	s.timeout, err = parseDuration("timeout", c.Timeout, maxTimeout)
 	if err == nil && s.timeout <= 0 {
 		err = fmt.Errorf("timeout %q must be greater than 0", c.Timeout)
 	}
 	errs = appendErr(errs, err)
-	s.cacheTTL, err = parseDuration("cacheTTL", c.CacheTTL)
+	s.cacheTTL, err = parseDuration("cacheTTL", c.CacheTTL, maxCacheDuration)
 	errs = appendErr(errs, err)
-	s.staleIfError, err = parseDuration("staleIfError", c.StaleIfError)
+	s.staleIfError, err = parseDuration("staleIfError", c.StaleIfError, maxCacheDuration)
 	errs = appendErr(errs, err)
 
 	if c.CacheMaxEntries <= 0 {
@@ -115,10 +119,7 @@ func parseSettings(c *Config) (*settings, error) {
 	s.forwardCookies = c.ForwardResolverCookies
 
 	if l := strings.TrimSpace(c.LoginURL); l != "" {
-		lu, err := url.Parse(l)
-		if err != nil || !(lu.IsAbs() && (lu.Scheme == "http" || lu.Scheme == "https") && lu.Host != "" || !lu.IsAbs() && strings.HasPrefix(l, "/") && !strings.HasPrefix(l, "//")) {
-			errs = append(errs, fmt.Errorf("loginURL %q must be an absolute http(s) URL or a path starting with /", c.LoginURL))
-		}
+		errs = appendErr(errs, checkLoginURL(l))
 		s.loginURL = l
 	}
 
@@ -149,6 +150,7 @@ func parseSettings(c *Config) (*settings, error) {
 		strconv.Itoa(s.cacheMaxEntries), prefix, s.staleIfError.String(),
 		strconv.FormatBool(s.anonymousOnError), strconv.FormatBool(s.requireSession),
 		strconv.FormatBool(s.rejectAnonymous), strings.Join(s.allowedRoles, ","),
+		strconv.FormatBool(s.forwardCookies), s.resolverScheme,
 		c.TLS.CA, strconv.FormatBool(c.TLS.InsecureSkipVerify),
 	}, "\x00")
 	return s, nil
@@ -161,10 +163,51 @@ func appendErr(errs []error, err error) []error {
 	return errs
 }
 
+// Upper bounds of the durations: past them a value is a mistake (and
+// "2500000h" would overflow the cache's arithmetic).
+const (
+	maxTimeout       = 5 * time.Minute
+	maxCacheDuration = 24 * time.Hour
+)
+
+// parseResolverHost reads resolverHost: the Authgear app's public origin
+// ("https://auth.example.com", the recommended form: its scheme is then
+// always sent as X-Forwarded-Proto) or a bare host ("auth.example.com").
+func parseResolverHost(value string) (host, scheme string, err error) {
+	bad := fmt.Errorf("resolverHost %q must be the Authgear app's public origin, e.g. https://auth.example.com, or its host, e.g. auth.example.com, without path", value)
+	if !strings.Contains(value, "://") {
+		if strings.ContainsAny(value, "/ ?#@\\") {
+			return "", "", bad
+		}
+		return value, "", nil
+	}
+	u, perr := url.Parse(value)
+	if perr != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil ||
+		(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+		return "", "", bad
+	}
+	return u.Host, u.Scheme, nil
+}
+
+// checkLoginURL accepts an absolute http(s) URL or a path on the same host.
+// A backslash is refused anywhere: browsers read "/\\evil.example" as
+// "//evil.example", another host.
+func checkLoginURL(l string) error {
+	lu, err := url.Parse(l)
+	switch {
+	case err != nil || strings.ContainsAny(l, "\\\r\n\t") || strings.ContainsRune(l, 0):
+	case lu.IsAbs() && (lu.Scheme == "http" || lu.Scheme == "https") && lu.Host != "":
+		return nil
+	case !lu.IsAbs() && strings.HasPrefix(l, "/") && !strings.HasPrefix(l, "//"):
+		return nil
+	}
+	return fmt.Errorf("loginURL %q must be an absolute http(s) URL or a path starting with a single /, without backslashes", l)
+}
+
 // parseDuration accepts Go durations ("90s", "5m", "1h30m") and bare numbers
-// of seconds ("30", "0.5"): Traefik has no duration decoding and Docker
-// labels deliver every value as a string.
-func parseDuration(option, value string) (time.Duration, error) {
+// of seconds ("30", "0.5") up to limit: Traefik has no duration decoding and
+// Docker labels deliver every value as a string.
+func parseDuration(option, value string, limit time.Duration) (time.Duration, error) {
 	v := strings.TrimSpace(value)
 	if v == "" {
 		return 0, fmt.Errorf("%s is empty: give a duration such as \"90s\", \"5m\" or a number of seconds", option)
@@ -175,10 +218,16 @@ func parseDuration(option, value string) (time.Duration, error) {
 		if ferr != nil {
 			return 0, fmt.Errorf("%s %q is not a duration: give one such as \"90s\", \"5m\" or a number of seconds", option, value)
 		}
+		if math.IsNaN(seconds) || seconds > limit.Seconds() { // NaN, or past the bound
+			return 0, fmt.Errorf("%s %q is too long: at most %s", option, value, limit)
+		}
 		d = time.Duration(seconds * float64(time.Second))
 	}
 	if d < 0 {
 		return 0, fmt.Errorf("%s %q must not be negative", option, value)
+	}
+	if d > limit {
+		return 0, fmt.Errorf("%s %q is too long: at most %s", option, value, limit)
 	}
 	return d, nil
 }

@@ -12,7 +12,10 @@ import (
 )
 
 // maxWebhookBody bounds an Authgear webhook delivery; real ones are a few KiB.
-const maxWebhookBody = 1 << 20
+const maxWebhookBody = 64 << 10
+
+// signatureLength is the length of X-Authgear-Body-Signature: a hex SHA-256.
+const signatureLength = 2 * sha256.Size
 
 // webhookEvent is the part of Authgear's event envelope that names the user.
 type webhookEvent struct {
@@ -47,8 +50,15 @@ func serveWebhook(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		writeText(rw, http.StatusMethodNotAllowed, "method not allowed: Authgear webhook deliveries are POST")
 		return
 	}
+	// The signature's form first: a post that cannot be a delivery costs no
+	// body read.
+	signature := req.Header.Get("X-Authgear-Body-Signature")
+	if !isHexSignature(signature) {
+		refuseWebhook(m, rw)
+		return
+	}
 	if req.ContentLength > maxWebhookBody {
-		writeText(rw, http.StatusRequestEntityTooLarge, "webhook body over 1 MiB")
+		writeText(rw, http.StatusRequestEntityTooLarge, "webhook body over 64 KiB")
 		return
 	}
 	body, err := io.ReadAll(io.LimitReader(req.Body, maxWebhookBody+1))
@@ -57,12 +67,11 @@ func serveWebhook(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if len(body) > maxWebhookBody {
-		writeText(rw, http.StatusRequestEntityTooLarge, "webhook body over 1 MiB")
+		writeText(rw, http.StatusRequestEntityTooLarge, "webhook body over 64 KiB")
 		return
 	}
-	if !validSignature(m.settings.webhookSecret, body, req.Header.Get("X-Authgear-Body-Signature")) {
-		m.shared.logf("webhook delivery with a missing or wrong X-Authgear-Body-Signature refused: check webhookSecret")
-		writeText(rw, http.StatusUnauthorized, "invalid webhook signature")
+	if !validSignature(m.settings.webhookSecret, body, signature) {
+		refuseWebhook(m, rw)
 		return
 	}
 	var event webhookEvent
@@ -81,6 +90,26 @@ func serveWebhook(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		}
 	}
 	writeText(rw, http.StatusOK, "ok: "+strconv.Itoa(evicted)+" cached answers evicted")
+}
+
+// refuseWebhook answers a post without a valid signature.
+func refuseWebhook(m *Middleware, rw http.ResponseWriter) {
+	m.shared.logWebhook("webhook delivery with a missing or wrong X-Authgear-Body-Signature refused: check webhookSecret")
+	writeText(rw, http.StatusUnauthorized, "invalid webhook signature")
+}
+
+// isHexSignature reports whether s has the form of a signature: 64
+// lowercase hex digits.
+func isHexSignature(s string) bool {
+	if len(s) != signatureLength {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
 }
 
 // validSignature reports whether signature is the lowercase hex HMAC-SHA256
