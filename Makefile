@@ -10,7 +10,7 @@ test:
 # The plugin in a real Traefik on 127.0.0.1:8080 in front of an echo backend,
 # against the stand-in resolver (or a real Authgear with AUTHGEAR_RESOLVER_URL).
 demo:
-	go run ./cmd/demo
+	go -C harness run ./cmd/demo
 
 # Prints the path of the Traefik v3.6.12 binary, building it once if needed.
 traefik:
@@ -23,11 +23,11 @@ fmt:
 # auth_request, at 0 and 20 ms resolver latency; writes bench/results.md.
 # Development: make bench BENCH_FLAGS=-quick
 bench:
-	go run ./bench $(BENCH_FLAGS)
+	go -C harness run ./bench $(BENCH_FLAGS)
 
 # Hostile traffic and failing resolvers against a real Traefik: credential
 # flood, resolver faults under load, spoofing matrix, malformed input, fuzzing,
 # a 10-minute soak and 400 reloads; writes stress/results.md (about 20 min).
 # Development: make stress STRESS_FLAGS=-quick
 stress:
-	go run ./stress $(STRESS_FLAGS)
+	go -C harness run ./stress $(STRESS_FLAGS)

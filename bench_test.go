@@ -58,7 +58,7 @@ func benchMiddleware(b *testing.B) (*Middleware, *http.Request) {
 	req := benchRequest()
 	key := credentialKey(req, m.cookies)
 	if _, cl, leader := m.shared.cache.join(key, time.Now().UnixNano(), time.Second); leader {
-		m.shared.cache.finish(key, cl, &callResult{benchAnswer(m.settings), nil}, time.Now().UnixNano())
+		m.shared.cache.finish(key, cl, &callResult{ans: benchAnswer(m.settings), returned: true}, time.Now().UnixNano())
 	}
 	return m, req
 }

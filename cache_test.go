@@ -13,7 +13,7 @@ func put(t *testing.T, c *cache, key, user string, now int64) {
 	if !leader {
 		t.Fatalf("lookup(%q) at %d: not the leader", key, now)
 	}
-	c.finish(key, cl, &callResult{&answer{userID: user}, nil}, now)
+	c.finish(key, cl, &callResult{ans: &answer{userID: user}, returned: true}, now)
 }
 
 // has reports whether key has a fresh answer at time now, without making a
@@ -21,7 +21,7 @@ func put(t *testing.T, c *cache, key, user string, now int64) {
 func has(c *cache, key string, now int64) bool {
 	ans, cl, leader := c.join(key, now, time.Second)
 	if leader {
-		c.finish(key, cl, &callResult{nil, errTest}, now)
+		c.finish(key, cl, &callResult{err: errTest, returned: true}, now)
 	}
 	return ans != nil
 }
@@ -136,7 +136,7 @@ func TestCacheExpiryAndStaleWindow(t *testing.T) {
 			if cl == nil {
 				t.Fatal("a concurrent miss did not join the call under way")
 			}
-			c.finish("a", cl, &callResult{nil, errTest}, tt.now)
+			c.finish("a", cl, &callResult{err: errTest, returned: true}, tt.now)
 		}
 		if got := c.stale("a", tt.now) != nil; got != tt.stale {
 			t.Fatalf("at %d: stale = %v, want %v", tt.now, got, tt.stale)
@@ -200,7 +200,7 @@ func TestEvictionWinsOverAResolveUnderWay(t *testing.T) {
 	}
 	// Bob is disabled while his session is being resolved with the old answer.
 	c.evictUser("bob")
-	c.finish("bob-session", cl, &callResult{&answer{userID: "bob"}, nil}, 1)
+	c.finish("bob-session", cl, &callResult{ans: &answer{userID: "bob"}, returned: true}, 1)
 	if cl.ans == nil || cl.ans.userID != "bob" {
 		t.Fatal("the waiting requests did not get the call's answer")
 	}

@@ -26,12 +26,13 @@ import (
 
 // call is one resolver call under way.
 type call struct {
-	done  chan struct{} // closed when ans and err are set
-	ans   *answer
-	err   error
-	ctx   context.Context    // the call's own: bounded by timeout, not by a client
-	stop  context.CancelFunc // cancels ctx
-	epoch int64              // the cache's eviction epoch when the call started
+	done   chan struct{} // closed when ans and err are set
+	ans    *answer
+	err    error
+	status int                // the resolver's status when it answered other than 200
+	ctx    context.Context    // the call's own: bounded by timeout, not by a client
+	stop   context.CancelFunc // cancels ctx
+	epoch  int64              // the cache's eviction epoch when the call started
 
 	waiters   int  // requests waiting for it (c.mu)
 	abandoned bool // every waiter left and ctx was cancelled (c.mu)
@@ -42,8 +43,13 @@ var errCallPanicked = errors.New("resolver call panicked")
 
 // callResult is what a resolver call produced; a pointer to it is deferred.
 type callResult struct {
-	ans *answer
-	err error
+	ans    *answer
+	err    error
+	status int // the resolver's status when it answered other than 200
+	// returned is false when the call panicked. (A flag, not an error set
+	// beforehand and cleared: clearing an interface field that way does not
+	// take under Yaegi.)
+	returned bool
 }
 
 // join returns the fresh answer for key, or the call to wait for, counted as
@@ -83,9 +89,10 @@ func (c *cache) leave(cl *call) {
 // runCall makes the resolver call cl for key and completes it, even if the
 // call panics (the panic then goes on to Traefik's recovery).
 func runCall(in *instance, key string, cl *call, req *http.Request, cr *credentials) {
-	r := &callResult{err: errCallPanicked}
+	r := &callResult{}
 	defer in.cache.complete(key, cl, r)
-	r.ans, r.err = callResolver(cl.ctx, in, req, cr)
+	callResolver(cl.ctx, in, req, cr, r)
+	r.returned = true
 }
 
 // complete records the result of cl, caches a successful answer when
@@ -96,6 +103,9 @@ func (c *cache) complete(key string, cl *call, r *callResult) {
 
 // finish is complete at the time now.
 func (c *cache) finish(key string, cl *call, r *callResult, now int64) {
+	if !r.returned {
+		r.err = errCallPanicked
+	}
 	c.mu.Lock()
 	current := c.inflight[key] == cl
 	if current {
@@ -111,7 +121,7 @@ func (c *cache) finish(key string, cl *call, r *callResult, now int64) {
 	}
 	report := c.sizeReport()
 	c.mu.Unlock()
-	cl.ans, cl.err = r.ans, r.err
+	cl.ans, cl.err, cl.status = r.ans, r.err, r.status
 	cl.stop()
 	close(cl.done)
 	c.report(report)
@@ -169,7 +179,7 @@ func identify(m *Middleware, req *http.Request) (*answer, int) {
 	if leader {
 		in.logResolver("resolver call failed: %v", cl.err)
 	}
-	if allowsStale(cl.err) {
+	if allowsStale(cl.status, cl.err) {
 		if stale := in.cache.stale(key, now); stale != nil {
 			return stale, 0
 		}

@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
@@ -21,7 +20,7 @@ type served struct {
 // serveAsync sends a request with the given Authorization through the
 // handler in a goroutine (with ctx, when not nil) and delivers the outcome
 // on the returned channel; next records the identity it saw.
-func serveAsync(h http.Handler, ctx context.Context, authorization string) <-chan served {
+func serveAsync(h http.Handler, ctx context.Context, authorization string) chan served {
 	out := make(chan served, 1)
 	go func() {
 		req := httptest.NewRequest(http.MethodGet, "http://api.example.test/", nil)
@@ -36,6 +35,12 @@ func serveAsync(h http.Handler, ctx context.Context, authorization string) <-cha
 		}))}
 	}()
 	return out
+}
+
+// releaseAll lets n held calls answer, then says so on done.
+func releaseAll(f *fakeResolver, n int, done chan<- bool) {
+	f.release(n)
+	done <- true
 }
 
 // outcome waits for a background request, failing the test after 5 s.
@@ -124,45 +129,53 @@ func TestACallNobodyWaitsForIsCancelled(t *testing.T) {
 	}
 }
 
+// connectionFlood is how many distinct credentials flood the resolver, and
+// connectionBound how many connections one middleware may open to it.
+const (
+	connectionFlood = 150
+	connectionBound = 64
+)
+
+// distinctRemotes counts the resolver's requests and the connections they
+// came on.
+func distinctRemotes(f *fakeResolver) (int, int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	seen := map[string]bool{}
+	for i := 0; i < len(f.requests); i++ {
+		seen[f.requests[i].remote] = true
+	}
+	requests := len(f.requests)
+	conns := len(seen)
+	return requests, conns
+}
+
 func TestResolverConnectionsAreBoundedPerMiddleware(t *testing.T) {
 	f := newFakeResolver(t)
 	f.hold()
 	h, _ := newHandler(t, f, func(c *authgear.Config) { c.Timeout = "1m" })
-	const flood = 150
-	var results []<-chan served
+	flood := connectionFlood
+	bound := connectionBound
+	results := make([]chan served, flood)
 	for i := 0; i < flood; i++ {
-		results = append(results, serveAsync(h, nil, "Bearer junk-"+strconv.Itoa(i)))
+		results[i] = serveAsync(h, nil, "Bearer junk-"+strconv.Itoa(i))
 	}
 	// As many calls arrive as the middleware may open connections.
-	const bound = 64
 	for i := 0; i < bound; i++ {
 		f.awaitArrival(t)
 	}
-	f.mu.Lock()
-	conns := map[string]bool{}
-	for _, r := range f.requests {
-		conns[r.remote] = true
+	if _, conns := distinctRemotes(f); conns > bound {
+		t.Fatalf("%d connections to the resolver, want at most %d", conns, bound)
 	}
-	f.mu.Unlock()
-	if len(conns) > bound {
-		t.Fatalf("%d connections to the resolver, want at most %d", len(conns), bound)
-	}
-	var wg sync.WaitGroup
-	wg.Add(1)
-	go func() { defer wg.Done(); f.release(flood) }()
-	for _, r := range results {
-		if s := outcome(t, r); s.status != 200 {
+	released := make(chan bool)
+	go releaseAll(f, flood, released)
+	for i := 0; i < flood; i++ {
+		if s := outcome(t, results[i]); s.status != 200 {
 			t.Fatalf("status %d, want 200 once the resolver answers", s.status)
 		}
 	}
-	wg.Wait()
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	conns = map[string]bool{}
-	for _, r := range f.requests {
-		conns[r.remote] = true
-	}
-	if len(f.requests) != flood || len(conns) > bound {
-		t.Fatalf("%d calls over %d connections, want %d calls over at most %d", len(f.requests), len(conns), flood, bound)
+	<-released
+	if requests, conns := distinctRemotes(f); requests != flood || conns > bound {
+		t.Fatalf("%d calls over %d connections, want %d calls over at most %d", requests, conns, flood, bound)
 	}
 }

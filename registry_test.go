@@ -113,22 +113,24 @@ func TestAPanickingCallLeavesNoKeyInFlight(t *testing.T) {
 }
 
 func TestAllowsStale(t *testing.T) {
+	failed := errors.New("resolver answered")
 	tests := []struct {
-		err  error
-		want bool
+		status int
+		err    error
+		want   bool
 	}{
-		{&statusError{code: 500}, true},
-		{&statusError{code: 503}, true},
-		{&statusError{code: 431}, false},
-		{&statusError{code: 404}, false},
-		{&statusError{code: 301}, false},
-		{context.DeadlineExceeded, true},
-		{errors.New("dial tcp: connection refused"), true},
-		{context.Canceled, false},
+		{500, failed, true},
+		{503, failed, true},
+		{431, failed, false},
+		{404, failed, false},
+		{301, failed, false},
+		{0, context.DeadlineExceeded, true},
+		{0, errors.New("dial tcp: connection refused"), true},
+		{0, context.Canceled, false},
 	}
 	for _, tt := range tests {
-		if got := allowsStale(tt.err); got != tt.want {
-			t.Errorf("allowsStale(%v) = %v, want %v", tt.err, got, tt.want)
+		if got := allowsStale(tt.status, tt.err); got != tt.want {
+			t.Errorf("allowsStale(%d, %v) = %v, want %v", tt.status, tt.err, got, tt.want)
 		}
 	}
 }

@@ -45,26 +45,15 @@ func newResolverTransport(s *settings) *http.Transport {
 	}
 }
 
-// statusError is a resolver answer other than 200.
-type statusError struct {
-	url    string
-	status string
-	code   int
-}
-
-func (e *statusError) Error() string {
-	return fmt.Sprintf("resolver %s answered %q", e.url, e.status)
-}
-
 // allowsStale reports whether a failed call may be answered with a stale
 // entry (staleIfError): only when Authgear could not answer (a timeout, a
 // transport error, a 5xx). A 4xx is an answer about the request itself, and
 // a client can provoke one (a header too large for the ingress gives 431), so
-// it must not extend a revoked session's life.
-func allowsStale(err error) bool {
-	var se *statusError
-	if errors.As(err, &se) {
-		return se.code >= 500
+// it must not extend a revoked session's life. status is the resolver's
+// answer, 0 when there was none.
+func allowsStale(status int, err error) bool {
+	if status != 0 {
+		return status >= 500
 	}
 	return !errors.Is(err, context.Canceled)
 }
@@ -78,27 +67,34 @@ func failureStatus(err error) int {
 	return http.StatusBadGateway
 }
 
-// callResolver asks the resolver who the credentials belong to. The context
-// is the call's own (see flight.go), not a client's.
-func callResolver(ctx context.Context, in *instance, req *http.Request, cr *credentials) (*answer, error) {
+// callResolver asks the resolver who the credentials belong to, and fills
+// r: the answer, or the error and the resolver's status if it answered
+// other than 200. The context is the call's own (see flight.go), not a
+// client's. (A status field rather than an error type: errors.As on an
+// interpreted type panics under Yaegi.)
+func callResolver(ctx context.Context, in *instance, req *http.Request, cr *credentials, r *callResult) {
 	s := in.settings
 	out, err := http.NewRequestWithContext(ctx, http.MethodGet, s.resolverURL, nil)
 	if err != nil {
-		return nil, err
+		r.err = err
+		return
 	}
 	out.Header = resolverRequestHeader(req, cr, s)
 	out.Host = s.resolverHost
 	resp, err := in.roundTrip.RoundTrip(out)
 	if err != nil {
-		return nil, fmt.Errorf("resolver %s: %w", s.resolverURL, err)
+		r.err = fmt.Errorf("resolver %s: %w", s.resolverURL, err)
+		return
 	}
 	// Drain a little of the body so that the connection can be reused.
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	_ = resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return nil, &statusError{url: s.resolverURL, status: resp.Status, code: resp.StatusCode}
+		r.status = resp.StatusCode
+		r.err = fmt.Errorf("resolver %s answered %q", s.resolverURL, resp.Status)
+		return
 	}
-	return newAnswer(resp.Header, s), nil
+	r.ans = newAnswer(resp.Header, s)
 }
 
 // resolverRequestHeader builds the headers of the request to the resolver

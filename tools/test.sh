@@ -24,10 +24,12 @@ fi
 
 step "go vet"
 go vet ./...
-go vet -tags e2e ./...
+go -C harness vet ./...
+go -C harness vet -tags e2e ./...
 
 step "unit tests (compiled, race detector)"
 go test -race -count=1 ./...
+go -C harness test -race -count=1 ./...
 
 step "plugin tests under Yaegi v0.16.1"
 tools/yaegi-test.sh
@@ -35,4 +37,4 @@ tools/yaegi-test.sh
 step "end-to-end tests in a real Traefik v3.6.12"
 TRAEFIK_BIN=$(tools/traefik-bin.sh)
 export TRAEFIK_BIN
-go test -tags e2e -count=1 -timeout 20m ./e2e/ ./internal/harness/ ./stress/
+go -C harness test -tags e2e -count=1 -timeout 20m ./e2e/ ./internal/harness/ ./stress/

@@ -21,4 +21,4 @@ if [ -z "$yaegi" ]; then
 fi
 cd "$gopath/src/$module"
 echo "yaegi test $module (Yaegi v0.16.1)"
-GOPATH="$gopath" GO111MODULE=off "$yaegi" test "$@" .
+GODEBUG="${GODEBUG:+$GODEBUG,}httpcookiemaxnum=3000" GOPATH="$gopath" GO111MODULE=off "$yaegi" test "$@" .

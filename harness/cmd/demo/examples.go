@@ -1,0 +1,159 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/echo"
+)
+
+// Users of testdata/users.json that the examples use.
+const (
+	aliceID = "7b0f6c42-1a6e-4d0e-9c53-2c1f0f6f5b1e"
+	bobID   = "05442258-c3ab-4306-ac99-b347da1fc855"
+)
+
+// example is one request the demo suggests, and what it should show.
+type example struct {
+	title  string
+	path   string
+	header string // "Name: value", or ""
+	expect string
+	// check tells whether an answer is the expected one; nil when the
+	// example needs your own credentials (a real Authgear).
+	check func(status int, backend *echo.Request) error
+}
+
+// examples returns the demo's requests: for the stand-in, with its users'
+// credentials; for a real Authgear, with placeholders for yours.
+func examples(real bool) []example {
+	if real {
+		return []example{
+			{"anonymous", "/", "", "200; the backend gets no X-Authgear-* header", wantIdentity("")},
+			{"your session cookie", "/", "Cookie: session=<your session cookie>",
+				"200; the backend gets X-Authgear-Session-Valid: true and your X-Authgear-User-Id (copy the cookie from your browser)", nil},
+			{"your access token", "/", "Authorization: Bearer <your access token>",
+				"200; the backend gets your X-Authgear-User-Id", nil},
+			{"a forged identity header", "/", "X-Authgear-User-Id: admin",
+				"200; the forged header is stripped: the backend gets no X-Authgear-* header", wantIdentity("")},
+			{"/admin without a session", "/admin", "", "401", wantStatus(http.StatusUnauthorized)},
+			{"/admin as you", "/admin", "Authorization: Bearer <your access token>",
+				"200 if your user has the admin role, else 403", nil},
+		}
+	}
+	return []example{
+		{"anonymous", "/", "", "200; the backend gets no X-Authgear-* header", wantIdentity("")},
+		{"alice by session cookie", "/", "Cookie: session=alice-session",
+			"200; the backend gets X-Authgear-User-Id: " + aliceID + ", X-Authgear-User-Roles: admin,editor, ...", wantIdentity(aliceID)},
+		{"bob by bearer token", "/", "Authorization: Bearer bob-token",
+			"200; the backend gets X-Authgear-User-Id: " + bobID + ", X-Authgear-User-Roles: editor, ...", wantIdentity(bobID)},
+		{"a forged identity header", "/", "X-Authgear-User-Id: admin",
+			"200; the forged header is stripped: the backend gets no X-Authgear-* header", wantIdentity("")},
+		{"/admin as bob (role editor)", "/admin", "Authorization: Bearer bob-token", "403 Forbidden", wantStatus(http.StatusForbidden)},
+		{"/admin as alice (role admin)", "/admin", "Cookie: session=alice-session",
+			"200; the backend gets alice's identity", wantIdentity(aliceID)},
+		{"/admin without a session", "/admin", "", "401 Unauthorized", wantStatus(http.StatusUnauthorized)},
+	}
+}
+
+// curl renders an example as a command line to paste.
+func (ex example) curl(baseURL string) string {
+	cmd := "curl -i"
+	if ex.header != "" {
+		cmd += " -H '" + ex.header + "'"
+	}
+	return cmd + " " + baseURL + ex.path
+}
+
+// run sends the example's request and checks the answer.
+func (ex example) run(client *http.Client, baseURL string) error {
+	req, err := http.NewRequest(http.MethodGet, baseURL+ex.path, nil)
+	if err != nil {
+		return err
+	}
+	if name, value, ok := strings.Cut(ex.header, ": "); ok {
+		req.Header.Set(name, value)
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	var backend *echo.Request
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") {
+		var r echo.Request
+		if json.Unmarshal(body, &r) == nil && r.Method != "" {
+			backend = &r
+		}
+	}
+	if err := ex.check(resp.StatusCode, backend); err != nil {
+		return fmt.Errorf("%w (got %s %q)", err, resp.Status, truncate(string(body), 200))
+	}
+	return nil
+}
+
+// wantIdentity expects a 200 from the backend with userID's identity, or
+// with no identity header at all for "".
+func wantIdentity(userID string) func(int, *echo.Request) error {
+	return func(status int, backend *echo.Request) error {
+		if status != http.StatusOK || backend == nil {
+			return fmt.Errorf("want 200 from the backend")
+		}
+		summary := echo.AuthgearSummary(http.Header(backend.Headers))
+		if userID == "" {
+			if summary != "" {
+				return fmt.Errorf("the backend got identity headers %q, want none", summary)
+			}
+			return nil
+		}
+		if got := http.Header(backend.Headers).Get("X-Authgear-User-Id"); got != userID {
+			return fmt.Errorf("the backend got X-Authgear-User-Id %q, want %s", got, userID)
+		}
+		return nil
+	}
+}
+
+// wantStatus expects the middleware to answer status.
+func wantStatus(status int) func(int, *echo.Request) error {
+	return func(got int, backend *echo.Request) error {
+		if got != status || backend != nil {
+			return fmt.Errorf("want %d from the middleware", status)
+		}
+		return nil
+	}
+}
+
+// check runs every example that can be checked and prints PASS, FAIL or
+// SKIP for each; it reports whether all checked ones passed.
+func check(w io.Writer, exs []example, baseURL string) bool {
+	client := &http.Client{Timeout: 10 * time.Second}
+	ok := true
+	for _, ex := range exs {
+		if ex.check == nil {
+			fmt.Fprintf(w, "SKIP %-32s needs your own credentials\n", ex.title)
+			continue
+		}
+		if err := ex.run(client, baseURL); err != nil {
+			ok = false
+			fmt.Fprintf(w, "FAIL %-32s %s\n     %v\n", ex.title, ex.curl(baseURL), err)
+			continue
+		}
+		fmt.Fprintf(w, "PASS %-32s %s\n", ex.title, ex.curl(baseURL))
+	}
+	return ok
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}

@@ -1,0 +1,126 @@
+// Command demo runs the plugin in a real Traefik in front of an echo backend
+// that shows which identity headers arrived, and prints curl commands to try:
+//
+//	go run ./cmd/demo             # what `make demo` runs
+//	go run ./cmd/demo -check      # run the commands itself: PASS/FAIL, exit 1 on failure
+//
+// It gets Traefik through tools/traefik-bin.sh (built once from source, about
+// 15 minutes the first time; TRAEFIK_BIN to use your own), starts the
+// stand-in resolver with testdata/users.json's users and the echo backend on
+// free loopback ports, and Traefik with the plugin on 127.0.0.1:8080 (-addr
+// or DEMO_ADDR to change). With AUTHGEAR_RESOLVER_URL set, it uses that real
+// Authgear instead of the stand-in, with AUTHGEAR_HOST as resolverHost when
+// set. Ctrl-C stops everything it started.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
+)
+
+func main() {
+	addr := flag.String("addr", envOr("DEMO_ADDR", "127.0.0.1:8080"), "Traefik's listen address (env DEMO_ADDR)")
+	checkOnly := flag.Bool("check", false, "run the example requests, print PASS/FAIL, stop; exit status 1 on failure")
+	verbose := flag.Bool("v", false, "show Traefik's log output")
+	flag.Parse()
+
+	s := settings{
+		addr:         *addr,
+		resolverURL:  os.Getenv("AUTHGEAR_RESOLVER_URL"),
+		resolverHost: os.Getenv("AUTHGEAR_HOST"),
+		traefikOut:   io.Discard,
+	}
+	if *verbose || !*checkOnly {
+		s.traefikOut = os.Stderr // the plugin logs resolver failures there
+	}
+	if err := run(s, *checkOnly); err != nil {
+		fmt.Fprintln(os.Stderr, "demo:", err)
+		os.Exit(1)
+	}
+}
+
+// run starts the demo; with checkOnly it runs the examples and returns,
+// else it prints them and waits for SIGINT or SIGTERM.
+func run(s settings, checkOnly bool) error {
+	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stopSignals()
+
+	if err := checkFree(s.addr); err != nil {
+		return err
+	}
+	fmt.Println("Getting Traefik v3.6.12 (the first time, it is built from source: about 15 minutes; then it is cached)...")
+	bin, err := harness.TraefikBinary()
+	if err != nil {
+		return err
+	}
+	real := s.resolverURL != ""
+	if real {
+		fmt.Printf("Starting the echo backend and Traefik with the plugin, using Authgear at %s...\n", s.resolverURL)
+	} else {
+		fmt.Println("Starting the stand-in Authgear resolver (users from testdata/users.json), the echo backend and Traefik with the plugin...")
+	}
+	st, err := start(ctx, s, bin)
+	if err != nil {
+		return err
+	}
+	defer st.stop()
+
+	baseURL := "http://" + s.addr
+	exs := examples(real)
+	if checkOnly {
+		if !check(os.Stdout, exs, baseURL) {
+			return errors.New("some checks failed")
+		}
+		fmt.Println("all checks passed")
+		return nil
+	}
+	printExamples(os.Stdout, exs, baseURL, real)
+	select {
+	case <-ctx.Done():
+	case <-st.traefik.Exited():
+		return errors.New("traefik exited unexpectedly")
+	}
+	fmt.Println("\nStopping...")
+	return nil
+}
+
+// printExamples prints the curl commands and what each should show.
+func printExamples(w io.Writer, exs []example, baseURL string, real bool) {
+	fmt.Fprintf(w, "\nTraefik with the Authgear plugin is listening on %s.\n", baseURL)
+	fmt.Fprintln(w, "The backend answers with a JSON echo of the request it received (see \"headers\"),")
+	fmt.Fprintln(w, "and sums up the X-Authgear-* headers it got in the response header X-Echo-Authgear.")
+	fmt.Fprintln(w, "/admin also requires the admin role (allowedRoles: [admin]).")
+	if real {
+		fmt.Fprintln(w, "Replace the <...> placeholders with your own credentials from your Authgear app.")
+	}
+	fmt.Fprintln(w)
+	for _, ex := range exs {
+		fmt.Fprintf(w, "# %s: expect %s\n%s\n\n", ex.title, ex.expect, ex.curl(baseURL))
+	}
+	fmt.Fprintln(w, "Press Ctrl-C to stop.")
+}
+
+// checkFree fails early, with advice, when addr is taken.
+func checkFree(addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return fmt.Errorf("cannot listen on %s (%v): set DEMO_ADDR (or -addr) to a free address, e.g. DEMO_ADDR=127.0.0.1:8081", addr, err)
+	}
+	return l.Close()
+}
+
+func envOr(name, def string) string {
+	if v := os.Getenv(name); v != "" {
+		return v
+	}
+	return def
+}

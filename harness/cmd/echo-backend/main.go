@@ -1,0 +1,37 @@
+// Command echo-backend serves the echo backend (internal/echo) for the demo
+// and for manual tests:
+//
+//	go run ./cmd/echo-backend -addr 127.0.0.1:3002
+//
+// Any path answers a JSON echo of the request; /ws is a WebSocket echo, /sse a
+// short server-sent events stream, /small a fixed "ok" for benchmarks.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/echo"
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/serve"
+)
+
+func main() {
+	serve.Main("echo-backend", run)
+}
+
+// run serves until ctx is done. It prints the listening line once the port
+// is open, so a script can wait for it.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("echo-backend", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	addr := fs.String("addr", "127.0.0.1:3002", "address to listen on")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q: all settings are flags (see -h)", fs.Args())
+	}
+	return serve.Serve(ctx, "echo-backend", *addr, echo.Handler(), stdout, nil)
+}

@@ -1,0 +1,98 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/echo"
+)
+
+// TestWebSocket: a WebSocket upgrade passes through the middleware with the
+// user's identity, and messages flow both ways; without a session under
+// requireSession the upgrade is refused with 401.
+func TestWebSocket(t *testing.T) {
+	e := mainEnv(t)
+	alice := users["alice"]
+	for _, tc := range []struct {
+		name   string
+		header http.Header
+		userID string
+	}{
+		{"cookie", http.Header{"Cookie": {"session=alice-session"}}, alice.ID},
+		{"bearer", http.Header{"Authorization": {"Bearer alice-token"}}, alice.ID},
+		{"anonymous, forged id", http.Header{"X-Authgear-User-Id": {"forged"}}, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ws, err := echo.DialWebSocket(e.traefik.EntryAddr, "/ws", tc.header)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ws.Close()
+			ws.SetDeadline(time.Now().Add(10 * time.Second))
+			if got := ws.Header().Get("X-Echo-User-Id"); got != tc.userID {
+				t.Errorf("backend saw X-Authgear-User-Id %q, want %q", got, tc.userID)
+			}
+			for i := 0; i < 3; i++ {
+				msg := fmt.Sprintf("hello %d", i)
+				if err := ws.WriteText(msg); err != nil {
+					t.Fatal(err)
+				}
+				got, err := ws.ReadText()
+				if err != nil || got != msg {
+					t.Fatalf("echo of %q: %q, %v", msg, got, err)
+				}
+			}
+		})
+	}
+	t.Run("refused without session", func(t *testing.T) {
+		_, err := echo.DialWebSocket(e.traefik.EntryAddr, "/require/ws", nil)
+		var he *echo.HandshakeError
+		if !errors.As(err, &he) || he.StatusCode != http.StatusUnauthorized {
+			t.Errorf("upgrade without session: %v, want a 401 refusal", err)
+		}
+	})
+}
+
+// TestServerSentEvents: a streamed response passes through the middleware
+// event by event, not buffered until the end.
+func TestServerSentEvents(t *testing.T) {
+	e := mainEnv(t)
+	req, _ := http.NewRequest(http.MethodGet, e.traefik.URL+"/sse?count=5&interval=100ms", nil)
+	req.Header.Set("Authorization", "Bearer bob-token")
+	req.Header.Set("Accept", "text/event-stream")
+	start := time.Now()
+	resp, err := e.client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !strings.HasPrefix(resp.Header.Get("Content-Type"), "text/event-stream") {
+		t.Fatalf("status %d, Content-Type %q", resp.StatusCode, resp.Header.Get("Content-Type"))
+	}
+	var events []string
+	var at []time.Duration
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			events = append(events, data)
+			at = append(at, time.Since(start))
+		}
+	}
+	if err := sc.Err(); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"user=" + users["bob"].ID, "1", "2", "3", "4", "5"}
+	if strings.Join(events, "|") != strings.Join(want, "|") {
+		t.Fatalf("events %q, want %q", events, want)
+	}
+	if spread := at[len(at)-1] - at[0]; spread < 300*time.Millisecond {
+		t.Errorf("events arrived within %s of each other (%v): the stream was buffered", spread, at)
+	}
+}

@@ -1,0 +1,168 @@
+package interpreted
+
+import (
+	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"io"
+	"math/rand"
+	"net/http"
+	"net/http/httptest"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/standin"
+)
+
+const (
+	publicHost    = "auth.example.test"
+	webhookPath   = "/_authgear/webhook"
+	webhookSecret = "interpreted-secret"
+	users         = 24
+	clients       = 64
+	perClient     = 60
+)
+
+// tokenOf and idOf name test user i's bearer token and user id.
+func tokenOf(i int) string { return "token-" + strconv.Itoa(i) }
+func idOf(i int) string    { return "id-" + strconv.Itoa(i) }
+
+// checkIdentity is the backend: it answers 200 "ok" only when the identity
+// it sees is exactly the one the client's credentials belong to, which the
+// client says in X-Test-Want ("" for none).
+func checkIdentity(w http.ResponseWriter, r *http.Request) {
+	want := r.Header.Get("X-Test-Want")
+	got := r.Header.Get("X-Authgear-User-Id")
+	if got != want || (want != "" && r.Header.Get("X-Authgear-Session-Valid") != "true") {
+		w.WriteHeader(http.StatusConflict)
+		fmt.Fprintf(w, "backend saw user %q, want %q", got, want)
+		return
+	}
+	_, _ = io.WriteString(w, "ok")
+}
+
+// TestInterpretedPluginUnderConcurrency drives the plugin, interpreted by
+// Yaegi as Traefik interprets it, from many goroutines at once: misses that
+// share one resolver call (waiters), expiring entries, clients that give up
+// while they wait, and webhook evictions, all together. Every request must
+// reach the backend with exactly its own identity, or be refused as the
+// policy says, within bounded time.
+func TestInterpretedPluginUnderConcurrency(t *testing.T) {
+	var us []standin.User
+	for i := 0; i < users; i++ {
+		us = append(us, standin.User{ID: idOf(i), BearerTokens: []string{tokenOf(i)}, Verified: true, AMR: "pwd"})
+	}
+	resolver := standin.New(standin.Config{PublicHost: publicHost, Users: us})
+	resolver.SetFault(standin.Fault{Latency: 3 * time.Millisecond}) // long enough for misses to wait
+	srv := httptest.NewServer(resolver)
+	t.Cleanup(srv.Close)
+
+	plugin, err := Load(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := plugin.New(http.HandlerFunc(checkIdentity), "interpreted@file", map[string]interface{}{
+		"ResolverURL":    srv.URL + "/_resolver/resolve",
+		"ResolverHost":   "https://" + publicHost,
+		"CacheTTL":       "0.02", // entries expire while the load runs: misses all along
+		"RequireSession": true,
+		"WebhookPath":    webhookPath,
+		"WebhookSecret":  webhookSecret,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	deadline := time.Now().Add(2 * time.Minute)
+	var wg sync.WaitGroup
+	failures := make(chan string, clients*perClient+200)
+
+	// Yaegi computes the reflect type of an interpreted function lazily, on
+	// its first call through reflect (a deferred call, a closure handed to
+	// context.AfterFunc), without synchronisation (interp/type.go, refType):
+	// the race detector reports that first computation when it happens in
+	// two goroutines at once. It is the interpreter's, and writes the same
+	// value twice; so every path runs once, alone, before the load.
+	wg.Add(2)
+	drive(h, -1, deadline, failures, &wg)
+	evict(h, deadline, failures, &wg)
+	for c := 0; c < clients; c++ {
+		wg.Add(1)
+		go drive(h, int64(c), deadline, failures, &wg)
+	}
+	wg.Add(1)
+	go evict(h, deadline, failures, &wg)
+	wg.Wait()
+	close(failures)
+	n := 0
+	for f := range failures {
+		if n < 10 {
+			t.Error(f)
+		}
+		n++
+	}
+	if n > 0 {
+		t.Fatalf("%d requests went wrong under the interpreter", n)
+	}
+	if calls := resolver.Calls(); calls == 0 || calls >= clients*perClient {
+		t.Fatalf("%d resolver calls for %d requests: want some, and fewer than one per request", calls, clients*perClient)
+	}
+}
+
+// drive sends one client's requests: a random user's token each time, now
+// and then none, now and then with a client that gives up at once.
+func drive(h http.Handler, seed int64, deadline time.Time, failures chan<- string, wg *sync.WaitGroup) {
+	defer wg.Done()
+	rnd := rand.New(rand.NewSource(seed))
+	for i := 0; i < perClient && time.Now().Before(deadline); i++ {
+		u := rnd.Intn(users + 1) // users: no credential
+		if seed < 0 {
+			u = i % (users + 1) // the warm-up: every user and none, in turn
+		}
+		req := httptest.NewRequest(http.MethodGet, "http://api.example.test/things", nil)
+		if u < users {
+			req.Header.Set("Authorization", "Bearer "+tokenOf(u))
+			req.Header.Set("X-Test-Want", idOf(u))
+		}
+		req.Header.Set("X-Authgear-User-Id", "forged") // always stripped
+		gaveUp := rnd.Intn(10) == 0 || (seed < 0 && i == 1)
+		if gaveUp {
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel()
+			req = req.WithContext(ctx)
+		}
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		body := strings.TrimSpace(w.Body.String())
+		switch {
+		case u == users && w.Code == http.StatusUnauthorized:
+		case u < users && w.Code == http.StatusOK && body == "ok":
+		case u < users && gaveUp && w.Code == 499:
+		default:
+			failures <- fmt.Sprintf("user %d (gave up %v): status %d %q", u, gaveUp, w.Code, body)
+		}
+	}
+}
+
+// evict posts signed user.disabled deliveries for random users meanwhile.
+func evict(h http.Handler, deadline time.Time, failures chan<- string, wg *sync.WaitGroup) {
+	defer wg.Done()
+	rnd := rand.New(rand.NewSource(-1))
+	for i := 0; i < 200 && time.Now().Before(deadline); i++ {
+		body := fmt.Sprintf(`{"type":"user.disabled","context":{"user_id":%q}}`, idOf(rnd.Intn(users)))
+		mac := hmac.New(sha256.New, []byte(webhookSecret))
+		mac.Write([]byte(body))
+		req := httptest.NewRequest(http.MethodPost, "http://api.example.test"+webhookPath, strings.NewReader(body))
+		req.Header.Set("X-Authgear-Body-Signature", hex.EncodeToString(mac.Sum(nil)))
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != http.StatusOK {
+			failures <- fmt.Sprintf("webhook delivery: status %d %q", w.Code, w.Body.String())
+		}
+	}
+}
