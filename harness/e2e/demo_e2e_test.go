@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -27,7 +28,7 @@ func TestDemoCheck(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", "run", "./cmd/demo", "-check")
-	cmd.Dir = root
+	cmd.Dir = filepath.Join(root, "harness")
 	cmd.Env = append(cmd.Environ(), "DEMO_ADDR="+addr, "AUTHGEAR_RESOLVER_URL=", "AUTHGEAR_HOST=")
 	out, err := cmd.CombinedOutput()
 	if err != nil {

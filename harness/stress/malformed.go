@@ -79,6 +79,13 @@ func malformedCases() []malformedCase {
 		{"unbalanced quote", []string{`Cookie: session="alice-session`}},
 		{"cookie name in upper case", []string{"Cookie: Session=alice-session; SESSION=bob-session"}},
 		{"empty Cookie", []string{"Cookie:"}},
+		// The plant: 3,001 empty cookies hide alice's session from the plugin's
+		// cookie parser behind a shared Authorization value; then everyone
+		// else with that value must not get alice's identity from the cache.
+		{"3,001 empty cookies hide alice's session behind Bearer undefined", []string{"Authorization: Bearer undefined", "Cookie: " + strings.Repeat(";", 3001) + "session=alice-session"}},
+		{"then Bearer undefined alone", []string{"Authorization: Bearer undefined"}},
+		// A fake CORS preflight carries a body and alice's credentials.
+		{"OPTIONS with Origin, Access-Control-Request-Method and alice's session", []string{"Origin: https://app.example.test", "Access-Control-Request-Method: POST", "Cookie: session=alice-session"}},
 		{"header line without colon", []string{"Cookie: session=alice-session", "this is not a header"}},
 		{"header name with a space", []string{"Cookie: session=alice-session", "Bad Name: x"}},
 		{"header name of 64 KiB", []string{"Cookie: session=alice-session", "X-" + strings.Repeat("a", 64<<10) + ": 1"}},

@@ -234,6 +234,9 @@ var h1Modes = []h1Mode{
 	{"in two spellings", func(s *stack, n, v string, c credential) []byte {
 		return rawMessage("GET", "/spoof/x?small=1", s.traefik.EntryAddr, append(credLines(c), n+": "+v, otherSpelling(n)+": "+v+"-other"), false, nil)
 	}},
+	{"in a fake CORS preflight with a body", func(s *stack, n, v string, c credential) []byte {
+		return rawMessage("OPTIONS", "/spoof/x?small=1", s.traefik.EntryAddr, append(credLines(c), n+": "+v, "Origin: https://app.example.test", "Access-Control-Request-Method: POST"), true, nil)
+	}},
 	{"listed in Connection", func(s *stack, n, v string, c credential) []byte {
 		return rawMessage("GET", "/spoof/x?small=1", s.traefik.EntryAddr, append(credLines(c), n+": "+v, "Connection: keep-alive, "+n), false, nil)
 	}},
