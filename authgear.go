@@ -64,6 +64,11 @@ type Config struct {
 	// WebhookSecret is the webhook signature secret shown in Authgear's
 	// portal. Required with WebhookPath.
 	WebhookSecret string `json:"webhookSecret,omitempty"`
+
+	// UnknownOptions receives every key Traefik's decoder could not match to
+	// a field above (mapstructure's ",remain"): New refuses them, naming the
+	// closest option, instead of silently dropping a mistyped one.
+	UnknownOptions map[string]interface{} `json:"-" mapstructure:",remain"`
 }
 
 // TLSConfig configures the TLS client that talks to the resolver.
@@ -73,6 +78,8 @@ type TLSConfig struct {
 	CA string `json:"ca,omitempty"`
 	// InsecureSkipVerify turns certificate verification off (development only).
 	InsecureSkipVerify bool `json:"insecureSkipVerify,omitempty"`
+	// UnknownOptions receives mistyped keys under tls, as Config's does.
+	UnknownOptions map[string]interface{} `json:"-" mapstructure:",remain"`
 }
 
 // CreateConfig returns the default configuration.

@@ -50,6 +50,14 @@ func TestNewRejectsInvalidOptions(t *testing.T) {
 		}, "tls.ca"},
 		{"webhookPath relative", func(c *authgear.Config) { c.WebhookPath = "hook"; c.WebhookSecret = "s" }, "webhookPath"},
 		{"webhookPath without secret", func(c *authgear.Config) { c.WebhookPath = "/hook" }, "webhookSecret is required"},
+		{"mistyped allowedRoles", func(c *authgear.Config) { c.UnknownOptions = map[string]interface{}{"allowedRole": "admin"} },
+			`unknown option "allowedRole": did you mean "allowedRoles"?`},
+		{"mistyped requireSession", func(c *authgear.Config) { c.UnknownOptions = map[string]interface{}{"requireSesion": "true"} },
+			`unknown option "requireSesion": did you mean "requireSession"?`},
+		{"mistyped tls option", func(c *authgear.Config) { c.TLS.UnknownOptions = map[string]interface{}{"insecureSkipVerfy": true} },
+			`unknown option "tls.insecureSkipVerfy": did you mean "tls.insecureSkipVerify"?`},
+		{"an option nothing is near", func(c *authgear.Config) { c.UnknownOptions = map[string]interface{}{"frobnicate": 1} },
+			`unknown option "frobnicate": the options are resolverURL`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -57,7 +57,8 @@ type cookieNames struct {
 // option and says what it accepts.
 func parseSettings(c *Config) (*settings, error) {
 	s := &settings{}
-	var errs []error
+	errs := unknownOptionErrors("", c.UnknownOptions, knownOptions)
+	errs = append(errs, unknownOptionErrors("tls.", c.TLS.UnknownOptions, knownTLSOptions)...)
 
 	u, err := url.Parse(strings.TrimSpace(c.ResolverURL))
 	switch {
