@@ -32,6 +32,10 @@ type Config struct {
 	Timeout string `json:"timeout,omitempty"`
 	// CacheTTL is how long a resolver answer is reused; "0" turns caching off.
 	CacheTTL string `json:"cacheTTL,omitempty"`
+	// StaleWhileRevalidate is how long after CacheTTL a cached answer is
+	// still served at once while one background call refreshes it (RFC
+	// 5861's name); past it, requests wait for the resolver.
+	StaleWhileRevalidate string `json:"staleWhileRevalidate,omitempty"`
 	// CacheMaxEntries bounds the number of cached answers; must be > 0.
 	CacheMaxEntries int `json:"cacheMaxEntries,omitempty"`
 	// CookiePrefix is Authgear's http.cookie_prefix.
@@ -86,7 +90,8 @@ type TLSConfig struct {
 func CreateConfig() *Config {
 	return &Config{
 		Timeout:                "5s",
-		CacheTTL:               "60s",
+		CacheTTL:               "10s",
+		StaleWhileRevalidate:   "5m",
 		CacheMaxEntries:        10000,
 		StaleIfError:           "0",
 		OnResolverError:        onErrorReject,
@@ -156,7 +161,7 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		serveResolved(m, rw, req)
 		return
 	}
-	if c.recent.front != e {
+	if c.protected.front != e {
 		touch(c, e)
 	}
 	c.mu.Unlock()

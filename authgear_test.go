@@ -41,6 +41,9 @@ func TestNewRejectsInvalidOptions(t *testing.T) {
 		{"cacheMaxEntries negative", func(c *authgear.Config) { c.CacheMaxEntries = -1 }, "cacheMaxEntries"},
 		{"cookiePrefix with semicolon", func(c *authgear.Config) { c.CookiePrefix = "a;b" }, "cookiePrefix"},
 		{"staleIfError words", func(c *authgear.Config) { c.StaleIfError = "forever" }, "staleIfError"},
+		{"staleWhileRevalidate words", func(c *authgear.Config) { c.StaleWhileRevalidate = "a while" }, "staleWhileRevalidate"},
+		{"staleWhileRevalidate negative", func(c *authgear.Config) { c.StaleWhileRevalidate = "-1s" }, "staleWhileRevalidate"},
+		{"staleWhileRevalidate past its bound", func(c *authgear.Config) { c.StaleWhileRevalidate = "48h" }, "staleWhileRevalidate"},
 		{"onResolverError unknown", func(c *authgear.Config) { c.OnResolverError = "allow" }, "onResolverError"},
 		{"loginURL relative without slash", func(c *authgear.Config) { c.LoginURL = "login" }, "loginURL"},
 		{"loginURL javascript", func(c *authgear.Config) { c.LoginURL = "javascript:alert(1)" }, "loginURL"},
@@ -107,7 +110,7 @@ func TestNewAcceptsValuesAsUsersWriteThem(t *testing.T) {
 
 func TestDefaults(t *testing.T) {
 	cfg := authgear.CreateConfig()
-	if cfg.Timeout != "5s" || cfg.CacheTTL != "60s" || cfg.CacheMaxEntries != 10000 || cfg.StaleIfError != "0" ||
+	if cfg.Timeout != "5s" || cfg.CacheTTL != "10s" || cfg.StaleWhileRevalidate != "5m" || cfg.CacheMaxEntries != 10000 || cfg.StaleIfError != "0" ||
 		cfg.OnResolverError != "reject" || !cfg.ForwardResolverCookies || cfg.RequireSession || cfg.CookiePrefix != "" {
 		t.Fatalf("CreateConfig() = %+v, want the documented defaults", cfg)
 	}

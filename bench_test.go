@@ -57,8 +57,8 @@ func benchMiddleware(b *testing.B) (*Middleware, *http.Request) {
 	m := h.(*Middleware)
 	req := benchRequest()
 	key := credentialKey(req, m.cookies)
-	if _, cl, leader := m.shared.cache.join(key, time.Now().UnixNano(), time.Second); leader {
-		m.shared.cache.finish(key, cl, &callResult{ans: benchAnswer(m.settings), returned: true}, time.Now().UnixNano())
+	if j := m.shared.cache.join(key, time.Now().UnixNano(), 0, time.Second); j.leader {
+		m.shared.cache.finish(key, j.cl, &callResult{ans: benchAnswer(m.settings), returned: true}, time.Now().UnixNano())
 	}
 	return m, req
 }
@@ -119,7 +119,7 @@ func BenchmarkCacheLookupHit(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		c.join(key, time.Now().UnixNano(), time.Second)
+		c.join(key, time.Now().UnixNano(), 0, time.Second)
 	}
 }
 

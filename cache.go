@@ -6,31 +6,45 @@ import (
 	"sync"
 )
 
-// cache holds resolver answers by credential key, with expiry, bounded in
-// size, and coalesces concurrent misses for the same key into one resolver
-// call. It starts no goroutine: expiry is checked on access, and a full cache
-// makes room on insert, expired entries first, then the least recently used.
+// cache holds resolver answers by credential key, bounded in size, with
+// three windows per entry (fresh, revalidating, stale-if-error), and
+// coalesces concurrent misses for the same key into one resolver call
+// (flight.go). It starts no goroutine: expiry is checked on access, and a
+// full cache makes room on insert.
 //
-// Three intrusive lists thread the entries: recency (for LRU eviction),
-// insertion order (which is expiry order, since every entry lives as long),
-// and one list per user (so that a webhook evicts a user without a scan).
+// It is a segmented LRU, in the spirit of groupcache's lru: an entry enters
+// the probation segment, and moves to the protected one (at most 80 % of the
+// entries) when it is hit again. A full cache evicts an entry past all its
+// windows first, then the least recently used on probation, so a flood of
+// credentials that are each seen once (a scanner's random cookies, junk
+// tokens) cycles through probation and cannot evict identities that came
+// back.
+//
+// Intrusive lists thread the entries: one recency list per segment,
+// insertion order (for the entries past all their windows), and one list per
+// user (so that a webhook evicts a user without a scan).
 type cache struct {
-	ttl     int64 // nanoseconds an answer is fresh
-	keep    int64 // nanoseconds an answer is kept: ttl + staleIfError
-	maxSize int
-	name    string // the middleware's, for the size reports
+	ttl          int64 // nanoseconds an answer is fresh (cacheTTL)
+	revalidate   int64 // then served at once while refreshed (staleWhileRevalidate)
+	staleIfError int64 // nanoseconds after expiry an answer may stand in for a failed call
+	maxSize      int
+	protectedMax int    // bound of the protected segment
+	name         string // the middleware's, for the size reports
 
-	mu       sync.Mutex        // protects everything below
-	entries  map[string]*entry // by credential key
-	recent   entryList         // most recently used first
-	inserted entryList         // oldest insertion (soonest expiry) first
-	byUser   map[string]*entry // first entry of each user's list
-	inflight map[string]*call  // resolver calls under way, by credential key
-	running  int               // resolver calls under way, detached ones included
-	inserts  int64             // answers cached since the cache was made
-	reported int64             // c.inserts at the last size report
-	evicted  int64             // entries removed to make room
-	retired  bool              // the registry let go of the cache: it caches nothing more
+	mu           sync.Mutex        // protects everything below
+	entries      map[string]*entry // by credential key
+	probation    entryList         // seen once, most recently used first
+	protected    entryList         // hit again, most recently used first
+	protectedLen int
+	inserted     entryList         // oldest insertion first
+	byUser       map[string]*entry // first entry of each user's list
+	inflight     map[string]*call  // resolver calls under way, by credential key
+	running      int               // resolver calls under way, detached ones included
+	refreshing   int               // background refreshes under way
+	inserts      int64             // answers cached since the cache was made
+	reported     int64             // c.inserts at the last size report
+	evicted      int64             // entries removed to make room
+	retired      bool              // the registry let go of the cache: it caches nothing more
 
 	// Webhook evictions, for the calls under way (flight.go): epoch counts
 	// evictions; evictedAt holds each user's latest eviction epoch while a
@@ -48,12 +62,16 @@ const maxEvictedUsers = 4096
 // stdout, which Traefik logs at DEBUG level.
 const statsEvery = 10000
 
-// entry is one cached answer.
+// entry is one cached answer. Its times are UnixNano; a bearer JWT's exp
+// caps all three.
 type entry struct {
-	key     string
-	ans     *answer
-	expires int64 // UnixNano after which the answer is no longer fresh
-	dead    int64 // UnixNano after which it is not even kept for staleIfError
+	key        string
+	ans        *answer
+	expires    int64 // fresh until then
+	revalidate int64 // until then served at once while a background call refreshes it
+	staleUntil int64 // until then it may stand in for a failed resolver call
+	dead       int64 // the latest of the three: kept until then
+	protected  bool  // in the protected segment
 
 	prevRecent, nextRecent     *entry
 	prevInserted, nextInserted *entry
@@ -65,21 +83,42 @@ type entryList struct {
 	front, back *entry
 }
 
-func newCache(ttl, staleIfError int64, maxSize int) *cache {
+func newCache(ttl, revalidate, staleIfError int64, maxSize int) *cache {
+	if ttl == 0 {
+		revalidate = 0 // cacheTTL 0 turns caching off, whatever staleWhileRevalidate says
+	}
 	return &cache{
-		ttl:      ttl,
-		keep:     ttl + staleIfError,
-		maxSize:  maxSize,
-		entries:  map[string]*entry{},
-		byUser:   map[string]*entry{},
-		inflight: map[string]*call{},
+		ttl:          ttl,
+		revalidate:   revalidate,
+		staleIfError: staleIfError,
+		maxSize:      maxSize,
+		protectedMax: maxSize * 8 / 10,
+		entries:      map[string]*entry{},
+		byUser:       map[string]*entry{},
+		inflight:     map[string]*call{},
 	}
 }
 
-// touch moves the entry to the front of the recency list; c.mu must be held.
+// touch records a hit: a protected entry moves to the front of its segment,
+// one on probation is promoted (demoting the protected segment's least
+// recently used if it is full); c.mu must be held.
 func touch(c *cache, e *entry) {
-	unlinkRecent(c, e)
-	pushRecent(c, e)
+	if e.protected {
+		unlinkFrom(&c.protected, e)
+		pushFront(&c.protected, e)
+		return
+	}
+	unlinkFrom(&c.probation, e)
+	e.protected = true
+	pushFront(&c.protected, e)
+	c.protectedLen++
+	if c.protectedLen > c.protectedMax {
+		d := c.protected.back
+		unlinkFrom(&c.protected, d)
+		d.protected = false
+		c.protectedLen--
+		pushFront(&c.probation, d)
+	}
 }
 
 // sizeReport returns the line the cache logs every statsEvery insertions,
@@ -89,7 +128,7 @@ func (c *cache) sizeReport() string {
 		return ""
 	}
 	c.reported = c.inserts
-	return fmt.Sprintf("cache holds %d entries (max %d) after %d insertions, %d evicted to make room", len(c.entries), c.maxSize, c.inserts, c.evicted)
+	return fmt.Sprintf("cache holds %d entries (max %d, %d protected) after %d insertions, %d evicted to make room", len(c.entries), c.maxSize, c.protectedLen, c.inserts, c.evicted)
 }
 
 // report writes a size report on stdout, which Traefik logs at DEBUG level.
@@ -104,7 +143,7 @@ func (c *cache) report(line string) {
 func (c *cache) stale(key string, now int64) *answer {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e := c.entries[key]; e != nil && now < e.dead {
+	if e := c.entries[key]; e != nil && now < e.staleUntil {
 		return e.ans
 	}
 	return nil
@@ -142,7 +181,7 @@ func (c *cache) retire() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.retired = true
-	for e := c.recent.front; e != nil; e = c.recent.front {
+	for e := c.inserted.front; e != nil; e = c.inserted.front {
 		c.remove(e)
 	}
 }
@@ -154,26 +193,41 @@ func (c *cache) len() int {
 	return len(c.entries)
 }
 
-// insert adds or replaces the entry for key; c.mu must be held.
-func (c *cache) insert(key string, ans *answer, now int64) {
-	if c.retired {
-		return
+// insert adds or replaces the entry for key at time now, its windows capped
+// at notAfter when that is not 0; c.mu must be held.
+func (c *cache) insert(key string, ans *answer, now, notAfter int64) {
+	e := &entry{key: key, ans: ans, expires: now + c.ttl}
+	e.revalidate = e.expires + c.revalidate
+	e.staleUntil = e.expires + c.staleIfError
+	if notAfter != 0 {
+		e.expires = minTime(e.expires, notAfter)
+		e.revalidate = minTime(e.revalidate, notAfter)
+		e.staleUntil = minTime(e.staleUntil, notAfter)
 	}
-	c.inserts++
+	e.dead = e.revalidate
+	if e.staleUntil > e.dead {
+		e.dead = e.staleUntil
+	}
+	if c.retired || e.dead <= now {
+		return // nothing to keep: the cache is off, or the token has expired
+	}
 	if old := c.entries[key]; old != nil {
 		c.remove(old)
 	}
 	for len(c.entries) >= c.maxSize {
 		victim := c.inserted.front
-		if victim == nil || now < victim.expires {
-			victim = c.recent.back
+		if victim == nil || now < victim.dead {
+			victim = c.probation.back
+			if victim == nil {
+				victim = c.protected.back
+			}
 		}
 		c.remove(victim)
 		c.evicted++
 	}
-	e := &entry{key: key, ans: ans, expires: now + c.ttl, dead: now + c.keep}
+	c.inserts++
 	c.entries[key] = e
-	pushRecent(c, e)
+	pushFront(&c.probation, e)
 	if c.inserted.back == nil {
 		c.inserted.front = e
 	} else {
@@ -190,10 +244,24 @@ func (c *cache) insert(key string, ans *answer, now int64) {
 	}
 }
 
+// minTime returns the earlier of two times.
+func minTime(a, b int64) int64 {
+	if a < b {
+		return a
+	}
+	return b
+}
+
 // remove unlinks the entry from the map and every list; c.mu must be held.
 func (c *cache) remove(e *entry) {
 	delete(c.entries, e.key)
-	unlinkRecent(c, e)
+	if e.protected {
+		unlinkFrom(&c.protected, e)
+		c.protectedLen--
+		e.protected = false
+	} else {
+		unlinkFrom(&c.probation, e)
+	}
 
 	if e.prevInserted == nil {
 		c.inserted.front = e.nextInserted
@@ -226,27 +294,27 @@ func (c *cache) remove(e *entry) {
 	}
 }
 
-// pushRecent puts the entry at the front of the recency list.
-func pushRecent(c *cache, e *entry) {
+// pushFront puts the entry at the front of a recency list.
+func pushFront(l *entryList, e *entry) {
 	e.prevRecent = nil
-	e.nextRecent = c.recent.front
-	if c.recent.front == nil {
-		c.recent.back = e
+	e.nextRecent = l.front
+	if l.front == nil {
+		l.back = e
 	} else {
-		c.recent.front.prevRecent = e
+		l.front.prevRecent = e
 	}
-	c.recent.front = e
+	l.front = e
 }
 
-// unlinkRecent takes the entry out of the recency list.
-func unlinkRecent(c *cache, e *entry) {
+// unlinkFrom takes the entry out of a recency list.
+func unlinkFrom(l *entryList, e *entry) {
 	if e.prevRecent == nil {
-		c.recent.front = e.nextRecent
+		l.front = e.nextRecent
 	} else {
 		e.prevRecent.nextRecent = e.nextRecent
 	}
 	if e.nextRecent == nil {
-		c.recent.back = e.prevRecent
+		l.back = e.prevRecent
 	} else {
 		e.nextRecent.prevRecent = e.prevRecent
 	}

@@ -9,21 +9,24 @@ import (
 // lookup, then complete.
 func put(t *testing.T, c *cache, key, user string, now int64) {
 	t.Helper()
-	_, cl, leader := c.join(key, now, time.Second)
-	if !leader {
-		t.Fatalf("lookup(%q) at %d: not the leader", key, now)
+	j := c.join(key, now, 0, time.Second)
+	if !j.leader {
+		t.Fatalf("join(%q) at %d: not the leader", key, now)
 	}
-	c.finish(key, cl, &callResult{ans: &answer{userID: user}, returned: true}, now)
+	c.finish(key, j.cl, &callResult{ans: &answer{userID: user}, returned: true}, now)
 }
 
 // has reports whether key has a fresh answer at time now, without making a
 // call for it.
 func has(c *cache, key string, now int64) bool {
-	ans, cl, leader := c.join(key, now, time.Second)
-	if leader {
-		c.finish(key, cl, &callResult{err: errTest, returned: true}, now)
+	j := c.join(key, now, 0, time.Second)
+	if j.leader {
+		c.finish(key, j.cl, &callResult{err: errTest, returned: true}, now)
 	}
-	return ans != nil
+	if j.refresh != nil {
+		c.finish(key, j.refresh, &callResult{err: errTest, returned: true}, now)
+	}
+	return j.ans != nil
 }
 
 type testError string
@@ -36,15 +39,23 @@ const errTest = testError("no resolver in this test")
 // the map's entries.
 func checkLinks(t *testing.T, c *cache) {
 	t.Helper()
-	n := 0
-	for e := c.recent.front; e != nil; e = e.nextRecent {
-		if c.entries[e.key] != e {
-			t.Fatalf("recency list holds %q, not in the map", e.key)
+	n, protected := 0, 0
+	for _, l := range []*entryList{&c.probation, &c.protected} {
+		for e := l.front; e != nil; e = e.nextRecent {
+			if c.entries[e.key] != e {
+				t.Fatalf("recency list holds %q, not in the map", e.key)
+			}
+			if e.protected != (l == &c.protected) {
+				t.Fatalf("entry %q is in the wrong segment", e.key)
+			}
+			if e.protected {
+				protected++
+			}
+			n++
 		}
-		n++
 	}
-	if n != len(c.entries) {
-		t.Fatalf("recency list has %d entries, map %d", n, len(c.entries))
+	if n != len(c.entries) || protected != c.protectedLen || protected > c.protectedMax {
+		t.Fatalf("recency lists have %d entries (%d protected, counted %d, max %d), map %d", n, protected, c.protectedLen, c.protectedMax, len(c.entries))
 	}
 	n = 0
 	for e := c.inserted.front; e != nil; e = e.nextInserted {
@@ -77,7 +88,7 @@ func checkLinks(t *testing.T, c *cache) {
 }
 
 func TestCacheEvictsExpiredEntriesFirstThenLeastRecentlyUsed(t *testing.T) {
-	c := newCache(100, 0, 2)
+	c := newCache(100, 0, 0, 2)
 	put(t, c, "a", "alice", 0) // fresh until 100
 	put(t, c, "b", "bob", 50)  // fresh until 150
 	if !has(c, "a", 60) {      // a is now the most recently used
@@ -102,7 +113,7 @@ func TestCacheEvictsExpiredEntriesFirstThenLeastRecentlyUsed(t *testing.T) {
 }
 
 func TestCacheNeverHoldsMoreThanItsBound(t *testing.T) {
-	c := newCache(1000, 0, 10)
+	c := newCache(1000, 0, 0, 10)
 	for i := 0; i < 100; i++ {
 		put(t, c, string(rune('A'+i)), "user", int64(i))
 		if c.len() > 10 {
@@ -113,7 +124,7 @@ func TestCacheNeverHoldsMoreThanItsBound(t *testing.T) {
 }
 
 func TestCacheExpiryAndStaleWindow(t *testing.T) {
-	c := newCache(100, 50, 10)
+	c := newCache(100, 0, 50, 10)
 	put(t, c, "a", "alice", 0)
 	tests := []struct {
 		now   int64
@@ -126,17 +137,17 @@ func TestCacheExpiryAndStaleWindow(t *testing.T) {
 		{150, false, false},
 	}
 	for _, tt := range tests {
-		ans, _, leader := c.join("a", tt.now, time.Second)
-		if (ans != nil) != tt.fresh {
-			t.Fatalf("at %d: fresh = %v, want %v", tt.now, ans != nil, tt.fresh)
+		j := c.join("a", tt.now, 0, time.Second)
+		if (j.ans != nil) != tt.fresh {
+			t.Fatalf("at %d: fresh = %v, want %v", tt.now, j.ans != nil, tt.fresh)
 		}
-		if leader {
+		if j.leader {
 			// The resolver fails: the stale answer is what is left.
-			_, cl, _ := c.join("a", tt.now, time.Second) // a waiter joins the call
-			if cl == nil {
+			w := c.join("a", tt.now, 0, time.Second) // a waiter joins the call
+			if w.cl != j.cl {
 				t.Fatal("a concurrent miss did not join the call under way")
 			}
-			c.finish("a", cl, &callResult{err: errTest, returned: true}, tt.now)
+			c.finish("a", j.cl, &callResult{err: errTest, returned: true}, tt.now)
 		}
 		if got := c.stale("a", tt.now) != nil; got != tt.stale {
 			t.Fatalf("at %d: stale = %v, want %v", tt.now, got, tt.stale)
@@ -145,7 +156,7 @@ func TestCacheExpiryAndStaleWindow(t *testing.T) {
 }
 
 func TestCacheOffKeepsNothing(t *testing.T) {
-	c := newCache(0, 0, 10)
+	c := newCache(0, 0, 0, 10)
 	put(t, c, "a", "alice", 0)
 	if c.len() != 0 {
 		t.Fatalf("cache with ttl 0 holds %d entries", c.len())
@@ -153,7 +164,7 @@ func TestCacheOffKeepsNothing(t *testing.T) {
 }
 
 func TestEvictUserRemovesExactlyThatUsersEntries(t *testing.T) {
-	c := newCache(1000, 0, 100)
+	c := newCache(1000, 0, 0, 100)
 	put(t, c, "alice-phone", "alice", 0)
 	put(t, c, "alice-laptop", "alice", 1)
 	put(t, c, "alice-tablet", "alice", 2)
@@ -180,7 +191,7 @@ func TestEvictUserRemovesExactlyThatUsersEntries(t *testing.T) {
 }
 
 func TestUserIndexFollowsReplacementAndEviction(t *testing.T) {
-	c := newCache(10, 0, 2)
+	c := newCache(10, 0, 0, 2)
 	put(t, c, "k1", "alice", 0)
 	put(t, c, "k1", "alice", 20) // refreshed after expiry: replaced, not duplicated
 	put(t, c, "k2", "alice", 21)
@@ -193,15 +204,15 @@ func TestUserIndexFollowsReplacementAndEviction(t *testing.T) {
 }
 
 func TestEvictionWinsOverAResolveUnderWay(t *testing.T) {
-	c := newCache(1000, 0, 10)
-	_, cl, leader := c.join("bob-session", 0, time.Second)
-	if !leader {
+	c := newCache(1000, 0, 0, 10)
+	j := c.join("bob-session", 0, 0, time.Second)
+	if !j.leader {
 		t.Fatal("not the leader")
 	}
 	// Bob is disabled while his session is being resolved with the old answer.
 	c.evictUser("bob")
-	c.finish("bob-session", cl, &callResult{ans: &answer{userID: "bob"}, returned: true}, 1)
-	if cl.ans == nil || cl.ans.userID != "bob" {
+	c.finish("bob-session", j.cl, &callResult{ans: &answer{userID: "bob"}, returned: true}, 1)
+	if j.cl.ans == nil || j.cl.ans.userID != "bob" {
 		t.Fatal("the waiting requests did not get the call's answer")
 	}
 	if has(c, "bob-session", 2) {
@@ -223,7 +234,7 @@ func keys(c *cache) []string {
 }
 
 func TestCacheCountsInsertionsAndEvictions(t *testing.T) {
-	c := newCache(1000, 0, 3)
+	c := newCache(1000, 0, 0, 3)
 	for i := 0; i < 10; i++ {
 		put(t, c, string(rune('a'+i)), "user", int64(i))
 	}

@@ -33,9 +33,27 @@ type call struct {
 	ctx    context.Context    // the call's own: bounded by timeout, not by a client
 	stop   context.CancelFunc // cancels ctx
 	epoch  int64              // the cache's eviction epoch when the call started
+	// notAfter is the credentials' expiry (a bearer JWT's exp), or 0.
+	notAfter int64
+	// background is set on a refresh that no client waits for: no client
+	// leaving ever cancels it.
+	background bool
 
 	waiters   int  // requests waiting for it (c.mu)
 	abandoned bool // every waiter left and ctx was cancelled (c.mu)
+}
+
+// maxRefreshes bounds the background refreshes under way per middleware;
+// past it, answers in their revalidation window are served without one (a
+// later request starts it).
+const maxRefreshes = 32
+
+// joined is what join found for a request's credentials.
+type joined struct {
+	ans     *answer // an answer to serve at once, fresh or revalidating
+	cl      *call   // else the call to wait for
+	leader  bool    // the caller must run cl (runCall)
+	refresh *call   // a background refresh the caller must start (refresh)
 }
 
 // errCallPanicked is the result of a resolver call that panicked.
@@ -52,23 +70,39 @@ type callResult struct {
 	returned bool
 }
 
-// join returns the fresh answer for key, or the call to wait for, counted as
-// one more waiter. When leader is true the caller must run the call (runCall).
-func (c *cache) join(key string, now int64, timeout time.Duration) (ans *answer, cl *call, leader bool) {
+// join returns, for key at time now: the fresh answer; or an answer in its
+// revalidation window, with a background refresh to start if none is under
+// way; or else the call to wait for, counted as one more waiter (the
+// caller's own when it is the leader). notAfter is the credentials' expiry.
+func (c *cache) join(key string, now, notAfter int64, timeout time.Duration) joined {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e := c.entries[key]; e != nil && now < e.expires {
-		return e.ans, nil, false
+	cl := c.inflight[key]
+	joinable := cl != nil && cl.epoch == c.epoch && !cl.abandoned
+	if e := c.entries[key]; e != nil && now < e.revalidate {
+		if now < e.expires || joinable || c.refreshing >= maxRefreshes {
+			return joined{ans: e.ans}
+		}
+		cl = c.newCall(key, notAfter, timeout)
+		cl.background = true
+		cl.waiters = 0
+		c.refreshing++
+		return joined{ans: e.ans, refresh: cl}
 	}
-	if cl = c.inflight[key]; cl != nil && cl.epoch == c.epoch && !cl.abandoned {
+	if joinable {
 		cl.waiters++
-		return nil, cl, false
+		return joined{cl: cl}
 	}
-	cl = &call{done: make(chan struct{}), epoch: c.epoch, waiters: 1}
+	return joined{cl: c.newCall(key, notAfter, timeout), leader: true}
+}
+
+// newCall registers a call for key with one waiter; c.mu must be held.
+func (c *cache) newCall(key string, notAfter int64, timeout time.Duration) *call {
+	cl := &call{done: make(chan struct{}), epoch: c.epoch, notAfter: notAfter, waiters: 1}
 	cl.ctx, cl.stop = context.WithTimeout(context.Background(), timeout)
 	c.inflight[key] = cl
 	c.running++
-	return nil, cl, true
+	return cl
 }
 
 // leave records that one waiter of cl has gone, and cancels the call when it
@@ -76,7 +110,7 @@ func (c *cache) join(key string, now int64, timeout time.Duration) (ans *answer,
 func (c *cache) leave(cl *call) {
 	c.mu.Lock()
 	cl.waiters--
-	last := cl.waiters == 0
+	last := cl.waiters == 0 && !cl.background
 	if last {
 		cl.abandoned = true
 	}
@@ -86,13 +120,28 @@ func (c *cache) leave(cl *call) {
 	}
 }
 
-// runCall makes the resolver call cl for key and completes it, even if the
-// call panics (the panic then goes on to Traefik's recovery).
-func runCall(in *instance, key string, cl *call, req *http.Request, cr *credentials) {
+// runCall makes the resolver call cl for key with the given request
+// headers and completes it, even if the call panics (the panic then goes on
+// to the caller).
+func runCall(in *instance, key string, cl *call, header http.Header) {
 	r := &callResult{}
 	defer in.cache.complete(key, cl, r)
-	callResolver(cl.ctx, in, req, cr, r)
+	callResolver(cl.ctx, in, header, r)
 	r.returned = true
+}
+
+// refresh runs a background refresh in a goroutine of its own: no client
+// waits for it, and a panic must not end Traefik.
+func refresh(in *instance, key string, cl *call, header http.Header) {
+	defer recoverRefresh(in)
+	runCall(in, key, cl, header)
+}
+
+// recoverRefresh logs a background refresh's panic instead of crashing.
+func recoverRefresh(in *instance) {
+	if v := recover(); v != nil {
+		in.logResolver("background refresh panicked: %v", v)
+	}
 }
 
 // complete records the result of cl, caches a successful answer when
@@ -111,10 +160,13 @@ func (c *cache) finish(key string, cl *call, r *callResult, now int64) {
 	if current {
 		delete(c.inflight, key)
 	}
-	if r.err == nil && c.keep > 0 && c.cacheable(cl, r.ans) && (current || c.entries[key] == nil) {
-		c.insert(key, r.ans, now)
+	if r.err == nil && c.cacheable(cl, r.ans) && (current || c.entries[key] == nil) {
+		c.insert(key, r.ans, now, cl.notAfter)
 	}
 	c.running--
+	if cl.background {
+		c.refreshing--
+	}
 	if c.running == 0 {
 		c.evictedAt = nil
 		c.evictAllBefore = 0
@@ -147,7 +199,7 @@ func wait(in *instance, key string, cl *call, leader bool, req *http.Request, cr
 	c := in.cache
 	stop := context.AfterFunc(req.Context(), func() { c.leave(cl) })
 	if leader {
-		runCall(in, key, cl, req, cr)
+		runCall(in, key, cl, resolverRequestHeader(req, cr, in.settings))
 	} else {
 		<-cl.done
 	}
@@ -165,10 +217,14 @@ func identify(m *Middleware, req *http.Request) (*answer, int) {
 	cr := readCredentials(req, m.cookies)
 	key := cr.key()
 	now := time.Now().UnixNano()
-	ans, cl, leader := in.cache.join(key, now, m.settings.timeout)
-	if ans != nil {
-		return ans, 0
+	j := in.cache.join(key, now, jwtExpiry(cr.authorization), m.settings.timeout)
+	if j.refresh != nil {
+		go refresh(in, key, j.refresh, resolverRequestHeader(req, &cr, in.settings))
 	}
+	if j.ans != nil {
+		return j.ans, 0
+	}
+	cl, leader := j.cl, j.leader
 	wait(in, key, cl, leader, req, &cr)
 	if cl.err == nil {
 		return cl.ans, 0

@@ -3,6 +3,9 @@ package authgear_test
 import (
 	"bufio"
 	"context"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -86,6 +89,7 @@ type fakeResolver struct {
 	status       atomic.Int64 // when non-zero, answer this status instead
 	fixtures     map[string]fixture
 	disabled     sync.Map // user names whose credentials no longer resolve
+	roles        sync.Map // user name → roles that replace the user's own
 
 	// When gate is not nil, every call waits for a value on it (or for its
 	// request to be cancelled); arrived receives each call as it arrives and
@@ -249,6 +253,9 @@ func (f *fakeResolver) resolve(r *http.Request) fixture {
 // valid returns the recorded valid-session answer rewritten for the user
 // that the credential "user:<name>" names.
 func (f *fakeResolver) valid(credential string) (fixture, bool) {
+	if sub := jwtSubject(credential); sub != "" {
+		credential = sub
+	}
 	name, ok := strings.CutPrefix(credential, "user:")
 	u, known := users[name]
 	if _, off := f.disabled.Load(name); !ok || !known || off {
@@ -258,12 +265,44 @@ func (f *fakeResolver) valid(credential string) (fixture, bool) {
 	h := fx.header.Clone()
 	h.Set("X-Authgear-User-Id", u.id)
 	h.Set("X-Authgear-User-Anonymous", strconv.FormatBool(u.anonymous))
+	if roles, ok := f.roles.Load(name); ok {
+		u.roles = roles.(string)
+	}
 	if u.roles == "" {
 		h.Del("X-Authgear-User-Roles")
 	} else {
 		h.Set("X-Authgear-User-Roles", u.roles)
 	}
 	return fixture{status: fx.status, header: h}, true
+}
+
+// jwtSubject returns the sub claim of a token that is a JWT (unsigned, as
+// the tests make them), or "".
+func jwtSubject(token string) string {
+	parts := strings.Split(token, ".")
+	if len(parts) != 3 {
+		return ""
+	}
+	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+	if err != nil {
+		return ""
+	}
+	var claims struct {
+		Sub string `json:"sub"`
+	}
+	if json.Unmarshal(payload, &claims) != nil {
+		return ""
+	}
+	return claims.Sub
+}
+
+// jwtFor returns a JWT for the user's credential "user:<name>" that expires
+// at exp (the signature is not checked by the plugin, and the fake trusts
+// sub).
+func jwtFor(name string, exp time.Time) string {
+	enc := base64.RawURLEncoding
+	payload := fmt.Sprintf(`{"sub":"user:%s","exp":%d,"aud":["%s"]}`, name, exp.Unix(), publicOrigin)
+	return enc.EncodeToString([]byte(`{"alg":"RS256","typ":"JWT"}`)) + "." + enc.EncodeToString([]byte(payload)) + "." + enc.EncodeToString([]byte("signature"))
 }
 
 // lastRequest returns the last request the resolver received.
@@ -327,6 +366,9 @@ func newHandler(t testing.TB, f *fakeResolver, edit func(*authgear.Config)) (htt
 		cfg.ResolverURL = f.url()
 	}
 	cfg.ResolverHost = publicOrigin
+	// Requests wait for an expired answer's resolver call, as before
+	// staleWhileRevalidate; its own tests turn it on.
+	cfg.StaleWhileRevalidate = "0"
 	if edit != nil {
 		edit(cfg)
 	}

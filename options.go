@@ -9,7 +9,7 @@ import (
 // knownOptions are the option names as users write them, the Config fields
 // Traefik's decoder matches case-insensitively.
 var knownOptions = []string{
-	"resolverURL", "resolverHost", "timeout", "cacheTTL", "cacheMaxEntries",
+	"resolverURL", "resolverHost", "timeout", "cacheTTL", "staleWhileRevalidate", "cacheMaxEntries",
 	"cookiePrefix", "staleIfError", "onResolverError", "requireSession",
 	"rejectAnonymousUsers", "allowedRoles", "loginURL", "forwardResolverCookies",
 	"tls", "webhookPath", "webhookSecret",

@@ -79,7 +79,7 @@ func newInstance(name string, s *settings) *instance {
 	in := &instance{
 		settings:  s,
 		app:       s.resolverHost,
-		cache:     newCache(int64(s.cacheTTL), int64(s.staleIfError), s.cacheMaxEntries),
+		cache:     newCache(int64(s.cacheTTL), int64(s.staleWhileRevalidate), int64(s.staleIfError), s.cacheMaxEntries),
 		transport: newResolverTransport(s),
 		name:      name,
 	}

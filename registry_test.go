@@ -47,7 +47,7 @@ func TestReloadsRetireTheNamesTheyNoLongerCreate(t *testing.T) {
 	}
 	kept := newAt(base, t.Name()+"/kept")
 	first[0].cache.mu.Lock()
-	first[0].cache.insert("k", &answer{userID: "u"}, base.UnixNano())
+	first[0].cache.insert("k", &answer{userID: "u"}, base.UnixNano(), 0)
 	first[0].cache.mu.Unlock()
 
 	// A reload keeps one of them: the others are retired at the next one.
@@ -68,7 +68,7 @@ func TestReloadsRetireTheNamesTheyNoLongerCreate(t *testing.T) {
 	}
 	// A retired handler still in use works, uncached.
 	first[0].cache.mu.Lock()
-	first[0].cache.insert("k", &answer{userID: "u"}, base.UnixNano())
+	first[0].cache.insert("k", &answer{userID: "u"}, base.UnixNano(), 0)
 	first[0].cache.mu.Unlock()
 	if n := first[0].cache.len(); n != 0 {
 		t.Fatal("a retired cache cached an answer: webhook evictions no longer reach it")

@@ -67,19 +67,19 @@ func failureStatus(err error) int {
 	return http.StatusBadGateway
 }
 
-// callResolver asks the resolver who the credentials belong to, and fills
-// r: the answer, or the error and the resolver's status if it answered
+// callResolver asks the resolver who the credentials in header (see
+// resolverRequestHeader) belong to, and fills r: the answer, or the error and the resolver's status if it answered
 // other than 200. The context is the call's own (see flight.go), not a
 // client's. (A status field rather than an error type: errors.As on an
 // interpreted type panics under Yaegi.)
-func callResolver(ctx context.Context, in *instance, req *http.Request, cr *credentials, r *callResult) {
+func callResolver(ctx context.Context, in *instance, header http.Header, r *callResult) {
 	s := in.settings
 	out, err := http.NewRequestWithContext(ctx, http.MethodGet, s.resolverURL, nil)
 	if err != nil {
 		r.err = err
 		return
 	}
-	out.Header = resolverRequestHeader(req, cr, s)
+	out.Header = header
 	out.Host = s.resolverHost
 	resp, err := in.roundTrip.RoundTrip(out)
 	if err != nil {

@@ -20,23 +20,24 @@ const (
 
 // settings is a validated Config, in the form the request path needs.
 type settings struct {
-	resolverURL      string
-	resolverHost     string
-	resolverScheme   string // the Authgear origin's scheme, "" for a bare resolverHost
-	timeout          time.Duration
-	cacheTTL         time.Duration
-	cacheMaxEntries  int
-	cookies          cookieNames
-	staleIfError     time.Duration
-	anonymousOnError bool
-	requireSession   bool
-	rejectAnonymous  bool
-	allowedRoles     []string
-	loginURL         string
-	forwardCookies   bool
-	tlsConfig        *tls.Config
-	webhookPath      string
-	webhookSecret    []byte
+	resolverURL          string
+	resolverHost         string
+	resolverScheme       string // the Authgear origin's scheme, "" for a bare resolverHost
+	timeout              time.Duration
+	cacheTTL             time.Duration
+	cacheMaxEntries      int
+	cookies              cookieNames
+	staleIfError         time.Duration
+	staleWhileRevalidate time.Duration
+	anonymousOnError     bool
+	requireSession       bool
+	rejectAnonymous      bool
+	allowedRoles         []string
+	loginURL             string
+	forwardCookies       bool
+	tlsConfig            *tls.Config
+	webhookPath          string
+	webhookSecret        []byte
 
 	// anonymousVerdict is the policy's answer for a request without identity.
 	anonymousVerdict verdict
@@ -94,6 +95,8 @@ func parseSettings(c *Config) (*settings, error) {
 	errs = appendErr(errs, err)
 	s.staleIfError, err = parseDuration("staleIfError", c.StaleIfError, maxCacheDuration)
 	errs = appendErr(errs, err)
+	s.staleWhileRevalidate, err = parseDuration("staleWhileRevalidate", c.StaleWhileRevalidate, maxCacheDuration)
+	errs = appendErr(errs, err)
 
 	if c.CacheMaxEntries <= 0 {
 		errs = append(errs, fmt.Errorf("cacheMaxEntries %d must be greater than 0", c.CacheMaxEntries))
@@ -148,7 +151,7 @@ func parseSettings(c *Config) (*settings, error) {
 	}
 	s.key = strings.Join([]string{
 		s.resolverURL, s.resolverHost, s.timeout.String(), s.cacheTTL.String(),
-		strconv.Itoa(s.cacheMaxEntries), prefix, s.staleIfError.String(),
+		strconv.Itoa(s.cacheMaxEntries), prefix, s.staleIfError.String(), s.staleWhileRevalidate.String(),
 		strconv.FormatBool(s.anonymousOnError), strconv.FormatBool(s.requireSession),
 		strconv.FormatBool(s.rejectAnonymous), strings.Join(s.allowedRoles, ","),
 		strconv.FormatBool(s.forwardCookies), s.resolverScheme,

@@ -53,6 +53,14 @@ func checkIdentity(w http.ResponseWriter, r *http.Request) {
 // reach the backend with exactly its own identity, or be refused as the
 // policy says, within bounded time.
 func TestInterpretedPluginUnderConcurrency(t *testing.T) {
+	// Without revalidation expired entries make requests wait (waiters); with
+	// it they are served while background refreshes run.
+	for _, swr := range []string{"0", "5m"} {
+		t.Run("staleWhileRevalidate="+swr, func(t *testing.T) { underConcurrency(t, swr) })
+	}
+}
+
+func underConcurrency(t *testing.T, staleWhileRevalidate string) {
 	var us []standin.User
 	for i := 0; i < users; i++ {
 		us = append(us, standin.User{ID: idOf(i), BearerTokens: []string{tokenOf(i)}, Verified: true, AMR: "pwd"})
@@ -66,13 +74,14 @@ func TestInterpretedPluginUnderConcurrency(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := plugin.New(http.HandlerFunc(checkIdentity), "interpreted@file", map[string]interface{}{
-		"ResolverURL":    srv.URL + "/_resolver/resolve",
-		"ResolverHost":   "https://" + publicHost,
-		"CacheTTL":       "0.02", // entries expire while the load runs: misses all along
-		"RequireSession": true,
-		"WebhookPath":    webhookPath,
-		"WebhookSecret":  webhookSecret,
+	h, err := plugin.New(http.HandlerFunc(checkIdentity), "interpreted-"+staleWhileRevalidate+"@file", map[string]interface{}{
+		"ResolverURL":          srv.URL + "/_resolver/resolve",
+		"ResolverHost":         "https://" + publicHost,
+		"CacheTTL":             "0.02", // entries expire while the load runs: misses all along
+		"StaleWhileRevalidate": staleWhileRevalidate,
+		"RequireSession":       true,
+		"WebhookPath":          webhookPath,
+		"WebhookSecret":        webhookSecret,
 	})
 	if err != nil {
 		t.Fatal(err)
