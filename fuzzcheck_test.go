@@ -73,12 +73,8 @@ func (v credView) equal(w credView) bool {
 // Cookie lines.
 func keyRequest(auth, cookies string) *http.Request {
 	req := &http.Request{Method: http.MethodGet, Header: http.Header{}}
-	for _, v := range lines(auth) {
-		req.Header["Authorization"] = append(req.Header["Authorization"], v)
-	}
-	for _, v := range lines(cookies) {
-		req.Header["Cookie"] = append(req.Header["Cookie"], v)
-	}
+	req.Header["Authorization"] = append(req.Header["Authorization"], lines(auth)...)
+	req.Header["Cookie"] = append(req.Header["Cookie"], lines(cookies)...)
 	return req
 }
 
@@ -156,9 +152,7 @@ func checkStrip(t testing.TB, s stripSeed) {
 			req.Header[c] = append(req.Header[c], v)
 		}
 	}
-	for _, v := range lines(s.connection) {
-		req.Header["Connection"] = append(req.Header["Connection"], v)
-	}
+	req.Header["Connection"] = append(req.Header["Connection"], lines(s.connection)...)
 	if ts := lines(s.trailers); len(ts) > 0 {
 		req.Trailer = http.Header{}
 		for _, name := range ts {

@@ -67,7 +67,7 @@ func measureMemory(ctx context.Context, traefikBin string, ctl *resolverCtl, bac
 			"http://"+backendAddr),
 	})
 	if err != nil {
-		return res, fmt.Errorf("Traefik for the memory figure: %w", err)
+		return res, fmt.Errorf("starting Traefik for the memory figure: %w", err)
 	}
 	defer t.Stop()
 	base := "http://" + addr

@@ -85,7 +85,7 @@ func startStack(ctx context.Context, dir, traefikBin string, resolver, backend *
 			backendURL),
 	})
 	if err != nil {
-		return nil, fmt.Errorf("Traefik with the plugin: %w", err)
+		return nil, fmt.Errorf("starting Traefik with the plugin: %w", err)
 	}
 	for _, w := range []struct {
 		t   *harness.Traefik

@@ -31,8 +31,6 @@ type settings struct {
 // stack is everything the demo started.
 type stack struct {
 	traefik *harness.Traefik
-	standin *http.Server // nil with a real Authgear
-	backend *http.Server
 	closers []func()
 }
 
