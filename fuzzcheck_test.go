@@ -69,12 +69,19 @@ func (v credView) equal(w credView) bool {
 	return true
 }
 
+// addLines adds the lines of s as values of the header name, if there are any.
+func addLines(h http.Header, name, s string) {
+	if l := lines(s); len(l) > 0 {
+		h[name] = append(h[name], l...)
+	}
+}
+
 // keyRequest builds a request with the given Authorization values and
 // Cookie lines.
 func keyRequest(auth, cookies string) *http.Request {
 	req := &http.Request{Method: http.MethodGet, Header: http.Header{}}
-	req.Header["Authorization"] = append(req.Header["Authorization"], lines(auth)...)
-	req.Header["Cookie"] = append(req.Header["Cookie"], lines(cookies)...)
+	addLines(req.Header, "Authorization", auth)
+	addLines(req.Header, "Cookie", cookies)
 	return req
 }
 
@@ -152,7 +159,7 @@ func checkStrip(t testing.TB, s stripSeed) {
 			req.Header[c] = append(req.Header[c], v)
 		}
 	}
-	req.Header["Connection"] = append(req.Header["Connection"], lines(s.connection)...)
+	addLines(req.Header, "Connection", s.connection)
 	if ts := lines(s.trailers); len(ts) > 0 {
 		req.Trailer = http.Header{}
 		for _, name := range ts {

@@ -20,7 +20,9 @@ func runFlood(o *options, rep *report) error {
 	const part = "flood"
 	// DEBUG: Traefik logs the plugin's stdout, where the cache reports its
 	// size every 10,000 insertions.
-	s, err := startStackWith([]mwSpec{{name: "flood", options: []string{"cacheTTL: 60s", fmt.Sprintf("cacheMaxEntries: %d", floodMaxEntries)}}},
+	// A cacheTTL longer than the flood, so that the returning user's entry
+	// is still fresh after it: what is measured is eviction, not expiry.
+	s, err := startStackWith([]mwSpec{{name: "flood", options: []string{"cacheTTL: 30m", fmt.Sprintf("cacheMaxEntries: %d", floodMaxEntries)}}},
 		stackOptions{logLevel: "DEBUG", extraStatic: debugStatic})
 	if err != nil {
 		return err
@@ -37,6 +39,17 @@ func runFlood(o *options, rep *report) error {
 	stale := s.oracle.identity(cookieOf(0)) // every flood cookie is an unknown session
 
 	client := newClient(o.floodWorkers)
+	// A user who made two requests before the flood and none during it.
+	returning := http.Header{"Cookie": {"session=bob-session"}}
+	returningID := s.oracle.identity(returning)
+	once := func() (calls int64, ok bool) {
+		c0 := s.resolver.Calls()
+		r := runLoad(loadSpec{client: client, workers: 1, max: 1, duration: time.Minute,
+			next: func(int64) job { return job{req: get(url, returning), want: returningID} }})
+		return s.resolver.Calls() - c0, r.statuses[200] == 1 && r.identityErrors == 0
+	}
+	once()
+	once()
 	var sent atomic.Int64
 	before := s.rss()
 	sampler := sampleRSS(s, time.Second, &sent)
@@ -93,6 +106,9 @@ func runFlood(o *options, rep *report) error {
 	} else {
 		rep.check(part, "cache entries (the plugin's last size report)", "no report in Traefik's DEBUG log", "a report", false)
 	}
+	returnCalls, returnOK := once()
+	rep.check(part, "a user who made two requests before the flood and none during it: resolver calls for the next request",
+		count(returnCalls), "0 (still cached: the segmented LRU protects returning users)", returnCalls == 0 && returnOK)
 	if err := probeCache(s, rep, client, cookieOf, res.requests); err != nil {
 		return err
 	}
