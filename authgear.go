@@ -6,6 +6,30 @@
 // takes the answer from a bounded cache), and copies the x-authgear-* headers
 // of that answer onto the request before passing it on. The backend reads the
 // identity from those headers instead of implementing authentication itself.
+//
+// Traefik interprets this package with Yaegi v0.16.1, whose standard library
+// stops at Go 1.22. The rules of thumb below were each learnt from a test
+// that passed compiled and failed interpreted (tools/yaegi-test.sh, the
+// harness's interpreted package, a real Traefik); they are stated here once:
+//
+//   - no select on the request path: one select statement shares its case
+//     array between goroutines (a waiter woke on another request's channel);
+//     wait with a plain receive and context.AfterFunc;
+//   - one value per assignment: "a, b = f(x), y" and a nil in a multiple
+//     assignment to an interface field did not take;
+//   - no named results: a function returned one result's value for both;
+//   - no loop variable reaching a closure or a go statement; a goroutine
+//     takes its work from a channel;
+//   - no errors.As on the plugin's own types: it panics;
+//   - no interpreted function or method value held by the standard library
+//     beyond one request (an http.Client's CheckRedirect, a DialContext):
+//     it keeps the frames of its creator, and so a reloaded middleware's
+//     previous instance, reachable;
+//   - nothing newer than Go 1.22: no range over an int (it crashes Traefik
+//     at start-up), no min, max or clear, no http.ParseCookie;
+//   - every interpreted statement and call costs far more than compiled Go,
+//     so the request path leans on single standard-library calls and keeps
+//     rare work in functions of its own.
 package authgear
 
 import (
@@ -69,6 +93,11 @@ type Config struct {
 	// portal. Required with WebhookPath.
 	WebhookSecret string `json:"webhookSecret,omitempty"`
 
+	// WebhookPeers lists the other Traefik replicas ("host:port" or
+	// "http(s)://host:port"; a DNS name is resolved at each delivery, to
+	// every address it has) to which a verified delivery is relayed.
+	WebhookPeers []string `json:"webhookPeers,omitempty"`
+
 	// UnknownOptions receives every key Traefik's decoder could not match to
 	// a field above (mapstructure's ",remain"): New refuses them, naming the
 	// closest option, instead of silently dropping a mistyped one.
@@ -107,6 +136,7 @@ type Middleware struct {
 	cache       *cache       // shared.cache, one pointer closer
 	cookies     *cookieNames // settings.cookies
 	webhookPath string       // settings.webhookPath
+	schemeKeyed bool         // the resolver's scheme is the request's (a bare resolverHost): keyed too
 }
 
 // New validates the configuration and creates the middleware. The cache and
@@ -129,6 +159,7 @@ func New(ctx context.Context, next http.Handler, config *Config, name string) (h
 		cache:       shared.cache,
 		cookies:     &s.cookies,
 		webhookPath: s.webhookPath,
+		schemeKeyed: s.resolverScheme == "",
 	}, nil
 }
 
@@ -150,6 +181,9 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	if key == "" {
 		serveWithoutCredentials(m, rw, req)
 		return
+	}
+	if m.schemeKeyed {
+		key = scopedKey(key, resolverScheme(req, m.settings))
 	}
 
 	// 3. A fresh cached answer that needs nothing but its headers.

@@ -163,6 +163,11 @@ func (c *cache) finish(key string, cl *call, r *callResult, now int64) {
 	if r.err == nil && c.cacheable(cl, r.ans) && (current || c.entries[key] == nil) {
 		c.insert(key, r.ans, now, cl.notAfter)
 	}
+	if e := c.entries[key]; e != nil && cl.background && r.err != nil && !allowsStale(r.status, r.err) {
+		// A refresh that Authgear refused with a 4xx (which a client may
+		// provoke) does not keep the old answer alive.
+		c.remove(e)
+	}
 	c.running--
 	if cl.background {
 		c.refreshing--
@@ -173,7 +178,9 @@ func (c *cache) finish(key string, cl *call, r *callResult, now int64) {
 	}
 	report := c.sizeReport()
 	c.mu.Unlock()
-	cl.ans, cl.err, cl.status = r.ans, r.err, r.status
+	cl.ans = r.ans
+	cl.err = r.err
+	cl.status = r.status
 	cl.stop()
 	close(cl.done)
 	c.report(report)
@@ -215,6 +222,9 @@ func wait(in *instance, key string, cl *call, leader bool, req *http.Request, cr
 func identify(m *Middleware, req *http.Request) (*answer, int) {
 	in := m.shared
 	cr := readCredentials(req, m.cookies)
+	if m.schemeKeyed {
+		cr.scheme = resolverScheme(req, m.settings)
+	}
 	key := cr.key()
 	now := time.Now().UnixNano()
 	j := in.cache.join(key, now, jwtExpiry(cr.authorization), m.settings.timeout)
@@ -224,7 +234,8 @@ func identify(m *Middleware, req *http.Request) (*answer, int) {
 	if j.ans != nil {
 		return j.ans, 0
 	}
-	cl, leader := j.cl, j.leader
+	cl := j.cl
+	leader := j.leader
 	wait(in, key, cl, leader, req, &cr)
 	if cl.err == nil {
 		return cl.ans, 0
@@ -236,7 +247,7 @@ func identify(m *Middleware, req *http.Request) (*answer, int) {
 		in.logResolver("resolver call failed: %v", cl.err)
 	}
 	if allowsStale(cl.status, cl.err) {
-		if stale := in.cache.stale(key, now); stale != nil {
+		if stale := in.cache.stale(key, time.Now().UnixNano()); stale != nil {
 			return stale, 0
 		}
 	}

@@ -17,6 +17,10 @@ type credentials struct {
 	hasAppSession, hasAppAccessToken    bool
 	hasSession                          bool
 	authorization                       []string
+	// scheme is the X-Forwarded-Proto the resolver is sent when it depends
+	// on the request (a bare resolverHost): then it is keyed too, since
+	// Authgear checks a JWT's audience against it. "" otherwise.
+	scheme string
 }
 
 // readCredentials parses the request's credentials.
@@ -24,13 +28,16 @@ func readCredentials(req *http.Request, names *cookieNames) credentials {
 	var cr credentials
 	if len(req.Header["Cookie"]) > 0 {
 		if c, err := req.Cookie(names.appSession); err == nil {
-			cr.appSession, cr.hasAppSession = c.Value, true
+			cr.appSession = c.Value
+			cr.hasAppSession = true
 		}
 		if c, err := req.Cookie(names.appAccessToken); err == nil {
-			cr.appAccessToken, cr.hasAppAccessToken = c.Value, true
+			cr.appAccessToken = c.Value
+			cr.hasAppAccessToken = true
 		}
 		if c, err := req.Cookie(names.session); err == nil {
-			cr.session, cr.hasSession = c.Value, true
+			cr.session = c.Value
+			cr.hasSession = true
 		}
 	}
 	cr.authorization = req.Header["Authorization"]
@@ -73,6 +80,16 @@ func (cr *credentials) key() string {
 		}
 	}
 	sum := sha256.Sum256([]byte(encoded))
+	return scopedKey(string(sum[:]), cr.scheme)
+}
+
+// scopedKey is key for the resolver scheme, when that is keyed ("" leaves
+// key as it is).
+func scopedKey(key, scheme string) string {
+	if scheme == "" {
+		return key
+	}
+	sum := sha256.Sum256([]byte(scheme + ";" + key))
 	return string(sum[:])
 }
 
@@ -106,7 +123,7 @@ func cookiePair(name, value string) string {
 }
 
 // credentialKey returns the cache key of the request's credentials, or ""
-// when it carries none: readCredentials(req).key(), with the two usual
+// when it carries none: readCredentials(req).key() (before scopedKey), with the two usual
 // cases, a bearer token alone and one session cookie alone, computed without
 // building the credentials (this runs on every request under Yaegi). The
 // fuzz targets check that it always equals the general form.

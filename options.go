@@ -12,7 +12,7 @@ var knownOptions = []string{
 	"resolverURL", "resolverHost", "timeout", "cacheTTL", "staleWhileRevalidate", "cacheMaxEntries",
 	"cookiePrefix", "staleIfError", "onResolverError", "requireSession",
 	"rejectAnonymousUsers", "allowedRoles", "loginURL", "forwardResolverCookies",
-	"tls", "webhookPath", "webhookSecret",
+	"tls", "webhookPath", "webhookSecret", "webhookPeers",
 }
 
 // knownTLSOptions are the options under tls.
@@ -42,13 +42,15 @@ func unknownOptionErrors(prefix string, unknown map[string]interface{}, known []
 // closestOption returns the known option nearest to name (case-insensitive
 // edit distance at most a third of its length, and at least 2), or "".
 func closestOption(name string, known []string) string {
-	best, bestDistance := "", len(name)/3
+	best := ""
+	bestDistance := len(name) / 3
 	if bestDistance < 2 {
 		bestDistance = 2
 	}
 	for _, k := range known {
 		if d := editDistance(strings.ToLower(name), strings.ToLower(k)); d <= bestDistance {
-			best, bestDistance = k, d
+			best = k
+			bestDistance = d
 			if d == 0 {
 				break
 			}
@@ -79,7 +81,9 @@ func editDistance(a, b string) int {
 				cur[j] = v
 			}
 		}
-		prev, cur = cur, prev
+		swap := prev
+		prev = cur
+		cur = swap
 	}
 	return prev[len(b)]
 }

@@ -23,10 +23,12 @@ type instance struct {
 
 	lastNew int64 // UnixNano of the last New that returned this instance (registryMu)
 
-	// One log slot each, so that a stream of bad webhook posts cannot hide
-	// a resolver outage, nor the reverse: UnixNano of each one's last line.
+	// One log slot each (resolver failures, refused webhook posts, failed
+	// relays), so that a stream of one cannot hide another: UnixNano of each
+	// one's last line.
 	lastResolverLog atomic.Int64
 	lastWebhookLog  atomic.Int64
+	lastRelayLog    atomic.Int64
 }
 
 var (
@@ -118,6 +120,11 @@ func (in *instance) logResolver(format string, args ...interface{}) {
 // logWebhook logs a refused webhook delivery; see logTo.
 func (in *instance) logWebhook(format string, args ...interface{}) {
 	in.logTo(&in.lastWebhookLog, format, args...)
+}
+
+// logRelay logs a failed webhook relay; see logTo.
+func (in *instance) logRelay(format string, args ...interface{}) {
+	in.logTo(&in.lastRelayLog, format, args...)
 }
 
 // logTo writes a line to stderr, which Traefik logs at ERROR level, at most

@@ -114,7 +114,10 @@ func callResolver(ctx context.Context, in *instance, header http.Header, r *call
 func resolverRequestHeader(req *http.Request, cr *credentials, s *settings) http.Header {
 	h := http.Header{
 		"X-Forwarded-Host":  {s.resolverHost},
-		"X-Forwarded-Proto": {resolverScheme(req, s)},
+		"X-Forwarded-Proto": {s.resolverScheme},
+	}
+	if cr.scheme != "" {
+		h["X-Forwarded-Proto"] = []string{cr.scheme}
 	}
 	if cookie := cr.cookieHeader(&s.cookies); cookie != "" {
 		h["Cookie"] = []string{cookie}
@@ -122,18 +125,48 @@ func resolverRequestHeader(req *http.Request, cr *credentials, s *settings) http
 	if len(cr.authorization) > 0 {
 		h["Authorization"] = append([]string(nil), cr.authorization...)
 	}
-	if ua := req.Header["User-Agent"]; len(ua) > 0 {
-		h["User-Agent"] = []string{ua[0]}
-	} else {
-		h["User-Agent"] = []string{""} // not Go's default
+	// Neither of the two unkeyed headers may make the request large: a
+	// client could otherwise make its own resolver calls fail (and get a
+	// stale answer) by padding them.
+	ua := ""
+	if v := req.Header["User-Agent"]; len(v) > 0 {
+		ua = truncate(v[0], maxUserAgent)
 	}
+	h["User-Agent"] = []string{ua} // "" rather than Go's default
 	if ip, _, err := net.SplitHostPort(req.RemoteAddr); err == nil {
-		if prior := req.Header["X-Forwarded-For"]; len(prior) > 0 {
-			ip = strings.Join(prior, ", ") + ", " + ip
+		if hops := lastHops(strings.Join(req.Header["X-Forwarded-For"], ", "), maxForwardedFor); hops != "" {
+			ip = hops + ", " + ip
 		}
 		h["X-Forwarded-For"] = []string{ip}
 	}
 	return h
+}
+
+// Bounds of the unkeyed headers sent to the resolver.
+const (
+	maxUserAgent    = 512
+	maxForwardedFor = 512
+)
+
+// truncate returns s cut to at most n bytes.
+func truncate(s string, n int) string {
+	if len(s) > n {
+		return s[:n]
+	}
+	return s
+}
+
+// lastHops returns the end of an X-Forwarded-For list, at most n bytes of
+// whole entries: the hops nearest Traefik, the ones it trusts.
+func lastHops(list string, n int) string {
+	if len(list) <= n {
+		return list
+	}
+	tail := list[len(list)-n:]
+	if i := strings.Index(tail, ","); i >= 0 {
+		return strings.TrimSpace(tail[i+1:])
+	}
+	return ""
 }
 
 // resolverScheme is the X-Forwarded-Proto the resolver is sent: the scheme of

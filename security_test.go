@@ -391,3 +391,54 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	c.n += n
 	return n, err
 }
+
+func TestUnkeyedHeadersCannotMakeTheResolverRequestLarge(t *testing.T) {
+	f := newFakeResolver(t)
+	h, _ := newHandler(t, f, nil)
+	req := httptest.NewRequest(http.MethodGet, "http://api.example.test/", nil)
+	req.Header.Set("Authorization", "Bearer user:alice")
+	req.Header.Set("User-Agent", strings.Repeat("u", 20000))
+	req.Header.Set("X-Forwarded-For", strings.Repeat("10.0.0.1, ", 2000)+"198.51.100.1")
+	h.ServeHTTP(httptest.NewRecorder(), req)
+	got := f.lastRequest(t).header
+	if n := len(got.Get("User-Agent")); n > 512 {
+		t.Errorf("resolver User-Agent of %d bytes, want at most 512", n)
+	}
+	xff := got.Get("X-Forwarded-For")
+	if len(xff) > 600 || !strings.HasSuffix(xff, "198.51.100.1, 192.0.2.1") {
+		t.Errorf("resolver X-Forwarded-For of %d bytes ending %q: want the nearest hops and the peer, bounded", len(xff), xff[len(xff)-30:])
+	}
+}
+
+func TestARefreshRefusedWith4xxDoesNotKeepTheAnswer(t *testing.T) {
+	f := newFakeResolver(t)
+	h, _ := newHandler(t, f, func(c *authgear.Config) { revalidating(c); c.RequireSession = true })
+	outcome(t, serveAsync(h, nil, "Bearer user:alice"))
+	pastTTL()
+	f.status.Store(431)
+	outcome(t, serveAsync(h, nil, "Bearer user:alice")) // served at once; its refresh gets 431
+	awaitCalls(t, f, 2)
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		s := outcome(t, serveAsync(h, nil, "Bearer user:alice"))
+		if s.status == http.StatusBadGateway {
+			break // waited for the resolver: the kept answer is gone
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("after a refresh refused with 431 the old answer is still served (%d)", s.status)
+		}
+	}
+}
+
+func TestWithABareResolverHostTheSchemeIsKeyed(t *testing.T) {
+	f := newFakeResolver(t)
+	h, rec := newHandler(t, f, func(c *authgear.Config) { c.ResolverHost = publicHost })
+	_, s := do(t, h, rec, request{header: map[string]string{"Authorization": "Bearer user:alice", "X-Forwarded-Proto": "https"}})
+	assertUser(t, s, "alice")
+	// The same token over http: Authgear would not accept it for the http
+	// origin, so the https answer must not be reused.
+	_, s = do(t, h, rec, request{header: map[string]string{"Authorization": "Bearer user:alice", "X-Forwarded-Proto": "http"}})
+	assertNoIdentity(t, s)
+	if got := f.calls.Load(); got != 2 {
+		t.Fatalf("resolver calls = %d, want 2 (one per scheme)", got)
+	}
+}

@@ -38,6 +38,7 @@ type settings struct {
 	tlsConfig            *tls.Config
 	webhookPath          string
 	webhookSecret        []byte
+	webhookPeers         []peer
 
 	// anonymousVerdict is the policy's answer for a request without identity.
 	anonymousVerdict verdict
@@ -82,7 +83,8 @@ func parseSettings(c *Config) (*settings, error) {
 		if err != nil {
 			errs = append(errs, err)
 		} else {
-			s.resolverHost, s.resolverScheme = host, scheme
+			s.resolverHost = host
+			s.resolverScheme = scheme
 		}
 	}
 
@@ -141,6 +143,12 @@ func parseSettings(c *Config) (*settings, error) {
 		s.webhookSecret = []byte(c.WebhookSecret)
 	}
 
+	s.webhookPeers, err = parsePeers(c.WebhookPeers)
+	errs = appendErr(errs, err)
+	if len(s.webhookPeers) > 0 && s.webhookPath == "" {
+		errs = append(errs, errors.New("webhookPeers needs webhookPath: only the deliveries the middleware receives are relayed"))
+	}
+
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
@@ -177,7 +185,7 @@ const (
 // parseResolverHost reads resolverHost: the Authgear app's public origin
 // ("https://auth.example.com", the recommended form: its scheme is then
 // always sent as X-Forwarded-Proto) or a bare host ("auth.example.com").
-func parseResolverHost(value string) (host, scheme string, err error) {
+func parseResolverHost(value string) (string, string, error) {
 	bad := fmt.Errorf("resolverHost %q must be the Authgear app's public origin, e.g. https://auth.example.com, or its host, e.g. auth.example.com, without path", value)
 	if !strings.Contains(value, "://") {
 		if strings.ContainsAny(value, "/ ?#@\\") {

@@ -41,7 +41,8 @@ type webhookContext struct {
 
 // serveWebhook receives an Authgear webhook delivery: it checks the body's
 // signature and evicts every cached answer of the user the event names, in
-// every middleware instance that serves the same Authgear app. Any event
+// every middleware instance that serves the same Authgear app, then relays
+// it to webhookPeers (unless it is itself a relay) and answers. Any event
 // type counts: a needless eviction costs one resolver call, a missed one a
 // stale identity.
 func serveWebhook(m *Middleware, rw http.ResponseWriter, req *http.Request) {
@@ -89,7 +90,12 @@ func serveWebhook(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 			evicted += c.evictUser(userID)
 		}
 	}
-	writeText(rw, http.StatusOK, "ok: "+strconv.Itoa(evicted)+" cached answers evicted")
+	answer := "ok: " + strconv.Itoa(evicted) + " cached answers evicted"
+	if len(m.settings.webhookPeers) > 0 && req.Header.Get(relayHeader) == "" {
+		ok, tried := relayDelivery(m, req, body)
+		answer += "; relayed to " + strconv.Itoa(ok) + " of " + strconv.Itoa(tried) + " peers"
+	}
+	writeText(rw, http.StatusOK, answer)
 }
 
 // refuseWebhook answers a post without a valid signature.

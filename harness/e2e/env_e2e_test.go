@@ -129,7 +129,12 @@ type env struct {
 
 // startEnv starts the backend, one resolver per middleware and Traefik, and
 // waits until every route answers through the plugin.
-func startEnv(mws []middleware) (_ *env, err error) {
+func startEnv(mws []middleware) (*env, error) {
+	return startEnvWith(mws, harness.Options{})
+}
+
+// startEnvWith is startEnv with Traefik's options (Dynamic is set here).
+func startEnvWith(mws []middleware, o harness.Options) (_ *env, err error) {
 	e := &env{backend: newBackend(), resolvers: map[string]*resolver{}, resolverURLs: map[string]string{}}
 	defer func() {
 		if err != nil {
@@ -152,7 +157,8 @@ func startEnv(mws []middleware) (_ *env, err error) {
 		e.resolvers[mw.name] = r
 		e.resolverURLs[mw.name] = r.URL
 	}
-	e.traefik, err = harness.Start(context.Background(), harness.Options{Dynamic: e.config(mws)})
+	o.Dynamic = e.config(mws)
+	e.traefik, err = harness.Start(context.Background(), o)
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,7 @@ var mainMiddlewares = []middleware{
 	{name: "cached", options: []string{"cacheTTL: 60s"}},
 	{name: "shared", options: []string{"cacheTTL: 60s"}, routes: []string{"/shared-a/", "/shared-b/"}},
 	{name: "nocache", options: []string{"cacheTTL: 0"}},
-	{name: "shortttl", options: []string{"cacheTTL: 1s"}},
+	{name: "shortttl", options: []string{"cacheTTL: 1s", "staleWhileRevalidate: 0"}},
 	{name: "require", options: []string{"requireSession: true"}},
 	{name: "noanon", options: []string{"requireSession: true", "rejectAnonymousUsers: true"}},
 	{name: "roles", options: []string{"allowedRoles: [admin]"}},
@@ -33,8 +33,8 @@ var mainMiddlewares = []middleware{
 	{name: "slow", options: []string{"timeout: 300ms", "cacheTTL: 0"}},
 	{name: "slowanon", options: []string{"timeout: 300ms", "cacheTTL: 0", "onResolverError: anonymous"}},
 	{name: "failing", options: []string{"cacheTTL: 0"}},
-	{name: "stale", options: []string{"cacheTTL: 1s", "staleIfError: 1m"}},
-	{name: "nostale", options: []string{"cacheTTL: 1s"}},
+	{name: "stale", options: []string{"cacheTTL: 1s", "staleWhileRevalidate: 0", "staleIfError: 1m"}},
+	{name: "nostale", options: []string{"cacheTTL: 1s", "staleWhileRevalidate: 0"}},
 	{name: "webhook", options: []string{"cacheTTL: 60s", "webhookPath: /webhook/authgear", "webhookSecret: " + webhookSecret}},
 }
 

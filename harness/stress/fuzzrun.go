@@ -29,8 +29,21 @@ var (
 )
 
 // fuzzOnce runs `go test -fuzz` on one target of the plugin package for
-// fuzzTime (plus the build, bounded by a few minutes).
+// fuzzTime (plus the build, bounded by a few minutes). Go's fuzzing engine
+// sometimes ends a run with "context deadline exceeded" and no failing input
+// when -fuzztime runs out while a worker is still minimizing a new
+// interesting input, on a loaded machine: that run is tried once more.
 func fuzzOnce(target string, fuzzTime time.Duration) fuzzOutcome {
+	out := fuzzRun(target, fuzzTime)
+	if out.crashes != 0 && out.input == "" && strings.Contains(out.output, "context deadline exceeded") {
+		fmt.Printf("   %s: the fuzzing engine timed out without a failing input; once more\n", target)
+		out = fuzzRun(target, fuzzTime)
+	}
+	return out
+}
+
+// fuzzRun is one `go test -fuzz` run of fuzzOnce.
+func fuzzRun(target string, fuzzTime time.Duration) fuzzOutcome {
 	out := fuzzOutcome{target: target, execs: "0"}
 	root, err := harness.RepoRoot()
 	if err != nil {
