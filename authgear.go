@@ -93,6 +93,9 @@ type Config struct {
 	// portal. Required with WebhookPath.
 	WebhookSecret string `json:"webhookSecret,omitempty"`
 
+	// WebhookSecretFile is a file that holds the webhook secret, instead of
+	// WebhookSecret (a Docker or Swarm secret under /run/secrets).
+	WebhookSecretFile string `json:"webhookSecretFile,omitempty"`
 	// WebhookPeers lists the other Traefik replicas ("host:port" or
 	// "http(s)://host:port"; a DNS name is resolved at each delivery, to
 	// every address it has) to which a verified delivery is relayed.

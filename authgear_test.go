@@ -52,7 +52,14 @@ func TestNewRejectsInvalidOptions(t *testing.T) {
 			c.TLS.CA = "-----BEGIN CERTIFICATE-----\nnot base64\n-----END CERTIFICATE-----"
 		}, "tls.ca"},
 		{"webhookPath relative", func(c *authgear.Config) { c.WebhookPath = "hook"; c.WebhookSecret = "s" }, "webhookPath"},
-		{"webhookPath without secret", func(c *authgear.Config) { c.WebhookPath = "/hook" }, "webhookSecret is required"},
+		{"webhookPath without secret", func(c *authgear.Config) { c.WebhookPath = "/hook" }, "webhookSecret (or webhookSecretFile) is required"},
+		{"webhookSecretFile missing", func(c *authgear.Config) { c.WebhookPath = "/hook"; c.WebhookSecretFile = "/nonexistent/secret" }, "webhookSecretFile: cannot read"},
+		{"webhookSecretFile empty", func(c *authgear.Config) { c.WebhookPath = "/hook"; c.WebhookSecretFile = emptySecretFile }, "is empty"},
+		{"both secrets", func(c *authgear.Config) {
+			c.WebhookPath = "/hook"
+			c.WebhookSecret = "s"
+			c.WebhookSecretFile = emptySecretFile
+		}, "both set"},
 		{"mistyped allowedRoles", func(c *authgear.Config) { c.UnknownOptions = map[string]interface{}{"allowedRole": "admin"} },
 			`unknown option "allowedRole": did you mean "allowedRoles"?`},
 		{"mistyped requireSession", func(c *authgear.Config) { c.UnknownOptions = map[string]interface{}{"requireSesion": "true"} },

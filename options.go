@@ -12,7 +12,7 @@ var knownOptions = []string{
 	"resolverURL", "resolverHost", "timeout", "cacheTTL", "staleWhileRevalidate", "cacheMaxEntries",
 	"cookiePrefix", "staleIfError", "onResolverError", "requireSession",
 	"rejectAnonymousUsers", "allowedRoles", "loginURL", "forwardResolverCookies",
-	"tls", "webhookPath", "webhookSecret", "webhookPeers",
+	"tls", "webhookPath", "webhookSecret", "webhookSecretFile", "webhookPeers",
 }
 
 // knownTLSOptions are the options under tls.

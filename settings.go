@@ -132,15 +132,17 @@ func parseSettings(c *Config) (*settings, error) {
 	s.tlsConfig, err = parseTLS(c.TLS)
 	errs = appendErr(errs, err)
 
+	secret, err := webhookSecret(c)
+	errs = appendErr(errs, err)
 	if p := strings.TrimSpace(c.WebhookPath); p != "" {
 		if !strings.HasPrefix(p, "/") {
 			errs = append(errs, fmt.Errorf("webhookPath %q must be a path starting with /", c.WebhookPath))
 		}
-		if c.WebhookSecret == "" {
-			errs = append(errs, errors.New("webhookSecret is required with webhookPath: the webhook signature secret from Authgear's portal"))
+		if secret == "" && err == nil {
+			errs = append(errs, errors.New("webhookSecret (or webhookSecretFile) is required with webhookPath: the webhook signature secret from Authgear's portal"))
 		}
 		s.webhookPath = p
-		s.webhookSecret = []byte(c.WebhookSecret)
+		s.webhookSecret = []byte(secret)
 	}
 
 	s.webhookPeers, err = parsePeers(c.WebhookPeers)
@@ -214,6 +216,27 @@ func checkLoginURL(l string) error {
 		return nil
 	}
 	return fmt.Errorf("loginURL %q must be an absolute http(s) URL or a path starting with a single /, without backslashes", l)
+}
+
+// webhookSecret returns the secret from webhookSecret, or read from
+// webhookSecretFile (white space around it ignored).
+func webhookSecret(c *Config) (string, error) {
+	file := strings.TrimSpace(c.WebhookSecretFile)
+	if file == "" {
+		return c.WebhookSecret, nil
+	}
+	if c.WebhookSecret != "" {
+		return "", errors.New("webhookSecret and webhookSecretFile are both set: give one")
+	}
+	data, err := os.ReadFile(file)
+	if err != nil {
+		return "", fmt.Errorf("webhookSecretFile: cannot read the secret: %w", err)
+	}
+	secret := strings.TrimSpace(string(data))
+	if secret == "" {
+		return "", fmt.Errorf("webhookSecretFile %q is empty", file)
+	}
+	return secret, nil
 }
 
 // parseDuration accepts Go durations ("90s", "5m", "1h30m") and bare numbers

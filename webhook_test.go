@@ -224,3 +224,19 @@ func TestWebhookPathIsAnOrdinaryPathWithoutWebhookPath(t *testing.T) {
 		t.Fatalf("status %d, backend hits %d: without webhookPath the request must go on", w.Code, rec.hits)
 	}
 }
+
+// emptySecretFile is an empty file, for webhookSecretFile's error.
+const emptySecretFile = "testdata/secrets/empty"
+
+func TestWebhookSecretFromAFile(t *testing.T) {
+	f := newFakeResolver(t)
+	h, rec := newHandler(t, f, func(c *authgear.Config) {
+		c.WebhookPath = "/_authgear/webhook"
+		c.WebhookSecretFile = "testdata/secrets/webhook" // the secret and a newline, as Docker mounts it
+	})
+	do(t, h, rec, request{cookies: cookie("session", "fixture-user")})
+	d := loadDelivery(t, "user.disabled")
+	if w := postWebhook(h, http.MethodPost, "/_authgear/webhook", d.signature, d.body); w.Code != http.StatusOK {
+		t.Fatalf("a delivery signed with the file's secret: %d %q", w.Code, w.Body.String())
+	}
+}
