@@ -132,7 +132,7 @@ func parseSettings(c *Config) (*settings, error) {
 	s.tlsConfig, err = parseTLS(c.TLS)
 	errs = appendErr(errs, err)
 
-	secret, err := webhookSecret(c)
+	secret, err := readWebhookSecret(c)
 	errs = appendErr(errs, err)
 	if p := strings.TrimSpace(c.WebhookPath); p != "" {
 		if !strings.HasPrefix(p, "/") {
@@ -218,9 +218,9 @@ func checkLoginURL(l string) error {
 	return fmt.Errorf("loginURL %q must be an absolute http(s) URL or a path starting with a single /, without backslashes", l)
 }
 
-// webhookSecret returns the secret from webhookSecret, or read from
+// readWebhookSecret returns the secret from webhookSecret, or read from
 // webhookSecretFile (white space around it ignored).
-func webhookSecret(c *Config) (string, error) {
+func readWebhookSecret(c *Config) (string, error) {
 	file := strings.TrimSpace(c.WebhookSecretFile)
 	if file == "" {
 		return c.WebhookSecret, nil
