@@ -101,6 +101,13 @@ type Config struct {
 	// every address it has) to which a verified delivery is relayed.
 	WebhookPeers []string `json:"webhookPeers,omitempty"`
 
+	// MetricsPath, when set, is the path on which the middleware serves the
+	// metrics of every middleware of the plugin, in Prometheus' text format.
+	MetricsPath string `json:"metricsPath,omitempty"`
+	// MetricsAllowedIPs are the CIDRs (or addresses) MetricsPath answers;
+	// default loopback only.
+	MetricsAllowedIPs []string `json:"metricsAllowedIPs,omitempty"`
+
 	// UnknownOptions receives every key Traefik's decoder could not match to
 	// a field above (mapstructure's ",remain"): New refuses them, naming the
 	// closest option, instead of silently dropping a mistyped one.
@@ -137,8 +144,9 @@ type Middleware struct {
 	settings    *settings
 	shared      *instance
 	cache       *cache       // shared.cache, one pointer closer
+	metrics     *metrics     // &shared.metrics
 	cookies     *cookieNames // settings.cookies
-	webhookPath string       // settings.webhookPath
+	ownPaths    bool         // webhookPath or metricsPath is set
 	schemeKeyed bool         // the resolver's scheme is the request's (a bare resolverHost): keyed too
 }
 
@@ -160,8 +168,9 @@ func New(ctx context.Context, next http.Handler, config *Config, name string) (h
 		settings:    s,
 		shared:      shared,
 		cache:       shared.cache,
+		metrics:     &shared.metrics,
 		cookies:     &s.cookies,
-		webhookPath: s.webhookPath,
+		ownPaths:    s.webhookPath != "" || s.metricsPath != "",
 		schemeKeyed: s.resolverScheme == "",
 	}, nil
 }
@@ -171,8 +180,7 @@ func New(ctx context.Context, next http.Handler, config *Config, name string) (h
 // everything rarer (no credentials, misses, refusals, cookies, webhooks) to
 // functions called only when needed (see the package doc on Yaegi's costs).
 func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
-	if m.webhookPath != "" && req.URL.Path == m.webhookPath {
-		serveWebhook(m, rw, req)
+	if m.ownPaths && serveOwnPath(m, rw, req) {
 		return
 	}
 
@@ -202,8 +210,24 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 		touch(c, e)
 	}
 	c.mu.Unlock()
+	m.metrics.hits.Add(1)
 	applyIdentity(req.Header, e.ans)
 	m.next.ServeHTTP(rw, req)
+}
+
+// serveOwnPath answers the webhook and metrics paths, and reports whether
+// the request was for one of them.
+func serveOwnPath(m *Middleware, rw http.ResponseWriter, req *http.Request) bool {
+	s := m.settings
+	switch {
+	case s.webhookPath != "" && req.URL.Path == s.webhookPath:
+		serveWebhook(m, rw, req)
+	case s.metricsPath != "" && req.URL.Path == s.metricsPath:
+		serveMetrics(m, rw, req)
+	default:
+		return false
+	}
+	return true
 }
 
 // serveWithoutCredentials passes on, or refuses, a request that carries no
@@ -213,6 +237,7 @@ func serveWithoutCredentials(m *Middleware, rw http.ResponseWriter, req *http.Re
 		m.refuse(rw, req, m.settings.anonymousVerdict)
 		return
 	}
+	m.metrics.anonymous.Add(1)
 	m.next.ServeHTTP(rw, req)
 }
 
@@ -227,7 +252,12 @@ func serveResolved(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		return
 	}
 	if ans == nil { // the resolver failed and onResolverError is anonymous
-		serveWithoutCredentials(m, rw, req)
+		m.metrics.failedAnonymous.Add(1)
+		if m.settings.anonymousVerdict != verdictPass {
+			m.refuse(rw, req, m.settings.anonymousVerdict)
+			return
+		}
+		m.next.ServeHTTP(rw, req)
 		return
 	}
 	if len(ans.cookies) > 0 && m.settings.forwardCookies {

@@ -55,6 +55,8 @@ func TestNewRejectsInvalidOptions(t *testing.T) {
 		{"webhookPath without secret", func(c *authgear.Config) { c.WebhookPath = "/hook" }, "webhookSecret (or webhookSecretFile) is required"},
 		{"webhookSecretFile missing", func(c *authgear.Config) { c.WebhookPath = "/hook"; c.WebhookSecretFile = "/nonexistent/secret" }, "webhookSecretFile: cannot read"},
 		{"webhookSecretFile empty", func(c *authgear.Config) { c.WebhookPath = "/hook"; c.WebhookSecretFile = emptySecretFile }, "is empty"},
+		{"metricsPath relative", func(c *authgear.Config) { c.MetricsPath = "metrics" }, "metricsPath"},
+		{"metricsAllowedIPs not an address", func(c *authgear.Config) { c.MetricsPath = "/m"; c.MetricsAllowedIPs = []string{"internal"} }, "metricsAllowedIPs"},
 		{"both secrets", func(c *authgear.Config) {
 			c.WebhookPath = "/hook"
 			c.WebhookSecret = "s"

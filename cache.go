@@ -186,6 +186,13 @@ func (c *cache) retire() {
 	}
 }
 
+// evictedCount returns the number of entries removed to make room.
+func (c *cache) evictedCount() int64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.evicted
+}
+
 // len returns the number of entries, expired ones included.
 func (c *cache) len() int {
 	c.mu.Lock()

@@ -50,10 +50,11 @@ const maxRefreshes = 32
 
 // joined is what join found for a request's credentials.
 type joined struct {
-	ans     *answer // an answer to serve at once, fresh or revalidating
-	cl      *call   // else the call to wait for
-	leader  bool    // the caller must run cl (runCall)
-	refresh *call   // a background refresh the caller must start (refresh)
+	ans        *answer // an answer to serve at once, fresh or revalidating
+	freshUntil int64   // when ans is fresh until
+	cl         *call   // else the call to wait for
+	leader     bool    // the caller must run cl (runCall)
+	refresh    *call   // a background refresh the caller must start (refresh)
 }
 
 // errCallPanicked is the result of a resolver call that panicked.
@@ -81,13 +82,13 @@ func (c *cache) join(key string, now, notAfter int64, timeout time.Duration) joi
 	joinable := cl != nil && cl.epoch == c.epoch && !cl.abandoned
 	if e := c.entries[key]; e != nil && now < e.revalidate {
 		if now < e.expires || joinable || c.refreshing >= maxRefreshes {
-			return joined{ans: e.ans}
+			return joined{ans: e.ans, freshUntil: e.expires}
 		}
 		cl = c.newCall(key, notAfter, timeout)
 		cl.background = true
 		cl.waiters = 0
 		c.refreshing++
-		return joined{ans: e.ans, refresh: cl}
+		return joined{ans: e.ans, freshUntil: e.expires, refresh: cl}
 	}
 	if joinable {
 		cl.waiters++
@@ -126,8 +127,10 @@ func (c *cache) leave(cl *call) {
 func runCall(in *instance, key string, cl *call, header http.Header) {
 	r := &callResult{}
 	defer in.cache.complete(key, cl, r)
+	start := time.Now()
 	callResolver(cl.ctx, in, header, r)
 	r.returned = true
+	in.metrics.observeCall(r, time.Since(start))
 }
 
 // refresh runs a background refresh in a goroutine of its own: no client
@@ -232,8 +235,14 @@ func identify(m *Middleware, req *http.Request) (*answer, int) {
 		go refresh(in, key, j.refresh, resolverRequestHeader(req, &cr, in.settings))
 	}
 	if j.ans != nil {
+		if now < j.freshUntil {
+			in.metrics.hits.Add(1)
+		} else {
+			in.metrics.revalidated.Add(1)
+		}
 		return j.ans, 0
 	}
+	in.metrics.misses.Add(1)
 	cl := j.cl
 	leader := j.leader
 	wait(in, key, cl, leader, req, &cr)
@@ -248,13 +257,20 @@ func identify(m *Middleware, req *http.Request) (*answer, int) {
 	}
 	if allowsStale(cl.status, cl.err) {
 		if stale := in.cache.stale(key, time.Now().UnixNano()); stale != nil {
+			in.metrics.staleServed.Add(1)
 			return stale, 0
 		}
 	}
 	if m.settings.anonymousOnError {
 		return nil, 0
 	}
-	return nil, failureStatus(cl.err)
+	status := failureStatus(cl.err)
+	if status == http.StatusGatewayTimeout {
+		in.metrics.failedTimeout.Add(1)
+	} else {
+		in.metrics.failedOther.Add(1)
+	}
+	return nil, status
 }
 
 // statusClientClosedRequest answers a request whose client went away while

@@ -13,6 +13,7 @@ var knownOptions = []string{
 	"cookiePrefix", "staleIfError", "onResolverError", "requireSession",
 	"rejectAnonymousUsers", "allowedRoles", "loginURL", "forwardResolverCookies",
 	"tls", "webhookPath", "webhookSecret", "webhookSecretFile", "webhookPeers",
+	"metricsPath", "metricsAllowedIPs",
 }
 
 // knownTLSOptions are the options under tls.

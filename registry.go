@@ -23,6 +23,8 @@ type instance struct {
 
 	lastNew int64 // UnixNano of the last New that returned this instance (registryMu)
 
+	metrics metrics // what the middleware did, served at metricsPath
+
 	// One log slot each (resolver failures, refused webhook posts, failed
 	// relays), so that a stream of one cannot hide another: UnixNano of each
 	// one's last line.

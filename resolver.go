@@ -55,7 +55,12 @@ func allowsStale(status int, err error) bool {
 	if status != 0 {
 		return status >= 500
 	}
-	return !errors.Is(err, context.Canceled)
+	return !isCancelled(err)
+}
+
+// isCancelled reports whether a call ended because every waiter had gone.
+func isCancelled(err error) bool {
+	return errors.Is(err, context.Canceled)
 }
 
 // failureStatus is the status a request gets when its resolver call failed

@@ -24,13 +24,16 @@ func writeResolverFailure(rw http.ResponseWriter, status int) {
 // anything else gets 401 or 403.
 func (m *Middleware) refuse(rw http.ResponseWriter, req *http.Request, v verdict) {
 	if v == verdictForbidden {
+		m.metrics.forbidden.Add(1)
 		writeText(rw, http.StatusForbidden, "forbidden: your account lacks a role this resource requires")
 		return
 	}
 	if m.settings.loginURL != "" && isNavigation(req) {
+		m.metrics.redirected.Add(1)
 		http.Redirect(rw, req, loginRedirect(m.settings.loginURL, req), http.StatusFound)
 		return
 	}
+	m.metrics.unauthorized.Add(1)
 	writeText(rw, http.StatusUnauthorized, "unauthorized: sign in first")
 }
 

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"net"
 	"net/url"
 	"os"
 	"strconv"
@@ -39,6 +40,8 @@ type settings struct {
 	webhookPath          string
 	webhookSecret        []byte
 	webhookPeers         []peer
+	metricsPath          string
+	metricsAllowed       []*net.IPNet
 
 	// anonymousVerdict is the policy's answer for a request without identity.
 	anonymousVerdict verdict
@@ -144,6 +147,17 @@ func parseSettings(c *Config) (*settings, error) {
 		s.webhookPath = p
 		s.webhookSecret = []byte(secret)
 	}
+
+	if p := strings.TrimSpace(c.MetricsPath); p != "" {
+		if !strings.HasPrefix(p, "/") {
+			errs = append(errs, fmt.Errorf("metricsPath %q must be a path starting with /", c.MetricsPath))
+		} else if p == s.webhookPath {
+			errs = append(errs, fmt.Errorf("metricsPath %q is also the webhookPath", c.MetricsPath))
+		}
+		s.metricsPath = p
+	}
+	s.metricsAllowed, err = parseAllowedIPs(c.MetricsAllowedIPs)
+	errs = appendErr(errs, err)
 
 	s.webhookPeers, err = parsePeers(c.WebhookPeers)
 	errs = appendErr(errs, err)

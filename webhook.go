@@ -77,6 +77,7 @@ func serveWebhook(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	}
 	var event webhookEvent
 	if err := json.Unmarshal(body, &event); err != nil {
+		m.metrics.deliveriesInvalid.Add(1)
 		writeText(rw, http.StatusBadRequest, "webhook body is not a JSON event")
 		return
 	}
@@ -90,9 +91,13 @@ func serveWebhook(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 			evicted += c.evictUser(userID)
 		}
 	}
+	m.metrics.deliveriesOK.Add(1)
+	m.metrics.evictedByWebhook.Add(int64(evicted))
 	answer := "ok: " + strconv.Itoa(evicted) + " cached answers evicted"
 	if len(m.settings.webhookPeers) > 0 && req.Header.Get(relayHeader) == "" {
 		ok, tried := relayDelivery(m, req, body)
+		m.metrics.relaysOK.Add(int64(ok))
+		m.metrics.relaysFailed.Add(int64(tried - ok))
 		answer += "; relayed to " + strconv.Itoa(ok) + " of " + strconv.Itoa(tried) + " peers"
 	}
 	writeText(rw, http.StatusOK, answer)
@@ -100,6 +105,7 @@ func serveWebhook(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 
 // refuseWebhook answers a post without a valid signature.
 func refuseWebhook(m *Middleware, rw http.ResponseWriter) {
+	m.metrics.deliveriesRefused.Add(1)
 	m.shared.logWebhook("webhook delivery with a missing or wrong X-Authgear-Body-Signature refused: check webhookSecret")
 	writeText(rw, http.StatusUnauthorized, "invalid webhook signature")
 }

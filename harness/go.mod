@@ -1,9 +1,18 @@
 module github.com/traefik-authgear/traefik-authgear/harness
 
-go 1.24.0
+go 1.26.0
 
-require github.com/traefik-authgear/traefik-authgear v0.0.0
+require (
+	github.com/prometheus/common v0.73.1
+	github.com/traefik-authgear/traefik-authgear v0.0.0
+	github.com/traefik/yaegi v0.16.1
+)
 
-require github.com/traefik/yaegi v0.16.1 // indirect
+require (
+	github.com/munnerz/goautoneg v0.0.0-20191010083416-a7dc8b61c822 // indirect
+	github.com/pandatix/go-abnf v0.5.3 // indirect
+	github.com/prometheus/client_model v0.6.3 // indirect
+	google.golang.org/protobuf v1.36.12 // indirect
+)
 
 replace github.com/traefik-authgear/traefik-authgear => ../
