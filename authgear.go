@@ -168,7 +168,7 @@ func New(ctx context.Context, next http.Handler, config *Config, name string) (h
 		settings:    s,
 		shared:      shared,
 		cache:       shared.cache,
-		metrics:     &shared.metrics,
+		metrics:     shared.metrics,
 		cookies:     &s.cookies,
 		ownPaths:    s.webhookPath != "" || s.metricsPath != "",
 		schemeKeyed: s.resolverScheme == "",

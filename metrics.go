@@ -155,7 +155,7 @@ func exposition(instances []*instance) string {
 
 	family("authgear_requests_total", "counter", "Requests by outcome.")
 	for _, in := range instances {
-		mt := &in.metrics
+		mt := in.metrics
 		for _, o := range []struct {
 			name string
 			v    int64
@@ -173,7 +173,7 @@ func exposition(instances []*instance) string {
 
 	family("authgear_resolver_calls_total", "counter", "Resolver calls by result.")
 	for _, in := range instances {
-		mt := &in.metrics
+		mt := in.metrics
 		for _, r := range []struct {
 			name string
 			v    int64
@@ -187,7 +187,7 @@ func exposition(instances []*instance) string {
 
 	family("authgear_resolver_call_duration_seconds", "histogram", "Resolver call latency.")
 	for _, in := range instances {
-		mt := &in.metrics
+		mt := in.metrics
 		var cumulative int64
 		for i, bound := range latencyBuckets {
 			cumulative += mt.latency[i].Load()
@@ -212,7 +212,7 @@ func exposition(instances []*instance) string {
 
 	family("authgear_webhook_deliveries_total", "counter", "Webhook deliveries by result.")
 	for _, in := range instances {
-		mt := &in.metrics
+		mt := in.metrics
 		sample("authgear_webhook_deliveries_total", in, "result", "ok", mt.deliveriesOK.Load())
 		sample("authgear_webhook_deliveries_total", in, "result", "refused", mt.deliveriesRefused.Load())
 		sample("authgear_webhook_deliveries_total", in, "result", "invalid", mt.deliveriesInvalid.Load())

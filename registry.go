@@ -23,14 +23,20 @@ type instance struct {
 
 	lastNew int64 // UnixNano of the last New that returned this instance (registryMu)
 
-	metrics metrics // what the middleware did, served at metricsPath
+	// metrics is what the middleware did, served at metricsPath. Its own
+	// allocation: under Yaegi a struct holding counters by value was read
+	// by a copy while another request added to them (a race the
+	// interpreted concurrency test caught).
+	metrics *metrics
 
-	// One log slot each (resolver failures, refused webhook posts, failed
-	// relays), so that a stream of one cannot hide another: UnixNano of each
-	// one's last line.
-	lastResolverLog atomic.Int64
-	lastWebhookLog  atomic.Int64
-	lastRelayLog    atomic.Int64
+	logs *logSlots // its own allocation, as metrics
+}
+
+// logSlots hold one log slot each for resolver failures, refused webhook
+// posts and failed relays, so that a stream of one cannot hide another:
+// UnixNano of each one's last line.
+type logSlots struct {
+	resolver, webhook, relay atomic.Int64
 }
 
 var (
@@ -86,6 +92,8 @@ func newInstance(name string, s *settings) *instance {
 		cache:     newCache(int64(s.cacheTTL), int64(s.staleWhileRevalidate), int64(s.staleIfError), s.cacheMaxEntries),
 		transport: newResolverTransport(s),
 		name:      name,
+		metrics:   &metrics{},
+		logs:      &logSlots{},
 	}
 	in.roundTrip = in.transport
 	in.cache.name = name
@@ -116,17 +124,17 @@ func cachesOfApp(app string) []*cache {
 
 // logResolver logs a resolver failure; see logTo.
 func (in *instance) logResolver(format string, args ...interface{}) {
-	in.logTo(&in.lastResolverLog, format, args...)
+	in.logTo(&in.logs.resolver, format, args...)
 }
 
 // logWebhook logs a refused webhook delivery; see logTo.
 func (in *instance) logWebhook(format string, args ...interface{}) {
-	in.logTo(&in.lastWebhookLog, format, args...)
+	in.logTo(&in.logs.webhook, format, args...)
 }
 
 // logRelay logs a failed webhook relay; see logTo.
 func (in *instance) logRelay(format string, args ...interface{}) {
-	in.logTo(&in.lastRelayLog, format, args...)
+	in.logTo(&in.logs.relay, format, args...)
 }
 
 // logTo writes a line to stderr, which Traefik logs at ERROR level, at most
