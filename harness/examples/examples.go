@@ -1,0 +1,243 @@
+// Package examples decodes the configurations in the repository's examples/
+// folder with the parsers Traefik itself uses, and returns the plugin
+// options each one gives a middleware, so that tests can load them into the
+// plugin exactly as Traefik does.
+package examples
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/mitchellh/mapstructure"
+	"github.com/traefik/paerser/file"
+	"github.com/traefik/paerser/flag"
+	"github.com/traefik/paerser/parser"
+	"gopkg.in/yaml.v3"
+
+	authgear "github.com/traefik-authgear/traefik-authgear"
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
+)
+
+// PluginConf is Traefik's dynamic.PluginConf: one plugin's options.
+type PluginConf map[string]interface{}
+
+// Dynamic mirrors the part of Traefik's dynamic configuration the examples
+// use (pkg/config/dynamic), field names as Traefik's, so that paerser
+// decodes labels and files into it as into Traefik's own.
+type Dynamic struct {
+	HTTP *struct {
+		Routers map[string]*struct {
+			Rule        string   `json:"rule,omitempty"`
+			EntryPoints []string `json:"entryPoints,omitempty"`
+			Middlewares []string `json:"middlewares,omitempty"`
+			Service     string   `json:"service,omitempty"`
+		} `json:"routers,omitempty"`
+		Middlewares map[string]*struct {
+			Plugin map[string]PluginConf `json:"plugin,omitempty"`
+		} `json:"middlewares,omitempty"`
+		Services map[string]*struct {
+			LoadBalancer *struct {
+				Servers []struct {
+					URL string `json:"url,omitempty"`
+				} `json:"servers,omitempty"`
+			} `json:"loadBalancer,omitempty"`
+		} `json:"services,omitempty"`
+	} `json:"http,omitempty"`
+}
+
+// Static mirrors the part of Traefik's static configuration the examples use.
+type Static struct {
+	EntryPoints map[string]*struct {
+		Address string `json:"address,omitempty"`
+	} `json:"entryPoints,omitempty"`
+	Providers *struct {
+		Docker *struct {
+			ExposedByDefault bool `json:"exposedByDefault,omitempty"`
+		} `json:"docker,omitempty"`
+		File *struct {
+			Directory string `json:"directory,omitempty"`
+			Watch     bool   `json:"watch,omitempty"`
+		} `json:"file,omitempty"`
+	} `json:"providers,omitempty"`
+	Experimental *struct {
+		Plugins map[string]struct {
+			ModuleName string `json:"moduleName,omitempty"`
+			Version    string `json:"version,omitempty"`
+		} `json:"plugins,omitempty"`
+		LocalPlugins map[string]struct {
+			ModuleName string `json:"moduleName,omitempty"`
+		} `json:"localPlugins,omitempty"`
+	} `json:"experimental,omitempty"`
+}
+
+// Dir returns the examples folder.
+func Dir() (string, error) {
+	root, err := harness.RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	return filepath.Join(root, "examples"), nil
+}
+
+// Compose is the part of a Docker Compose file the examples use.
+type Compose struct {
+	Services map[string]struct {
+		Image   string   `yaml:"image"`
+		Command []string `yaml:"command"`
+		Labels  []string `yaml:"labels"`
+	} `yaml:"services"`
+}
+
+// interpolation is Compose's ${NAME:-default}.
+var interpolation = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*:-([^}]*)\}`)
+
+// LoadCompose reads examples/docker/docker-compose.yml, variables at their
+// defaults.
+func LoadCompose() (Compose, error) {
+	dir, err := Dir()
+	if err != nil {
+		return Compose{}, err
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "docker", "docker-compose.yml"))
+	if err != nil {
+		return Compose{}, err
+	}
+	var c Compose
+	err = yaml.Unmarshal([]byte(interpolation.ReplaceAllString(string(data), "$1")), &c)
+	return c, err
+}
+
+// DecodeLabels decodes container labels as Traefik's Docker provider does
+// (paerser, root "traefik", the http filter).
+func DecodeLabels(labels []string) (*Dynamic, error) {
+	m := map[string]string{}
+	for _, l := range labels {
+		k, v, ok := strings.Cut(l, "=")
+		if !ok {
+			return nil, fmt.Errorf("label %q has no '='", l)
+		}
+		m[k] = v
+	}
+	d := &Dynamic{}
+	err := parser.Decode(m, d, parser.DefaultRootName, "traefik.http")
+	return d, err
+}
+
+// DecodeFlags decodes Traefik command-line flags as Traefik does.
+func DecodeFlags(args []string) (*Static, error) {
+	s := &Static{}
+	return s, flag.Decode(args, s)
+}
+
+// DecodeFile decodes a Traefik configuration file (static or dynamic) as
+// Traefik does.
+func DecodeFile(path string, element interface{}) error {
+	return file.Decode(path, element)
+}
+
+// Middlewares returns the authgear plugin options of every middleware of d.
+func (d *Dynamic) Middlewares() map[string]PluginConf {
+	out := map[string]PluginConf{}
+	if d.HTTP == nil {
+		return out
+	}
+	for name, mw := range d.HTTP.Middlewares {
+		if conf, ok := mw.Plugin[harness.PluginName]; ok {
+			out[name] = conf
+		}
+	}
+	return out
+}
+
+// Decode turns plugin options into the plugin's Config exactly as Traefik
+// does (pkg/plugins/middlewares.go): CreateConfig, then mapstructure with
+// weakly typed input and comma-separated strings split into slices.
+func Decode(options PluginConf) (*authgear.Config, error) {
+	cfg := authgear.CreateConfig()
+	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
+		DecodeHook:       mapstructure.StringToSliceHookFunc(","),
+		WeaklyTypedInput: true,
+		Result:           cfg,
+	})
+	if err != nil {
+		return nil, err
+	}
+	return cfg, dec.Decode(map[string]interface{}(options))
+}
+
+// Ready returns the options with what only a deployment has (a secret
+// file under /run/secrets, a Kubernetes Secret reference, which Traefik's
+// Kubernetes provider resolves) replaced by stand-ins, a secret file
+// written in dir; nothing else changes.
+func Ready(opts PluginConf, dir string) (PluginConf, error) {
+	out := PluginConf{}
+	for k, v := range opts {
+		out[k] = v
+	}
+	if f, ok := out["webhookSecretFile"].(string); ok && strings.HasPrefix(f, "/run/secrets/") {
+		path := filepath.Join(dir, "webhook-secret")
+		if err := os.WriteFile(path, []byte("example-secret\n"), 0o600); err != nil {
+			return nil, err
+		}
+		out["webhookSecretFile"] = path
+	}
+	if s, ok := out["webhookSecret"].(string); ok && strings.HasPrefix(s, "urn:k8s:secret:") {
+		out["webhookSecret"] = "example-secret"
+	}
+	return out, nil
+}
+
+// All returns the authgear options of every middleware of every example,
+// by "<example>/<middleware>".
+func All() (map[string]PluginConf, error) {
+	out := map[string]PluginConf{}
+	c, err := LoadCompose()
+	if err != nil {
+		return nil, err
+	}
+	d, err := DecodeLabels(c.Services["whoami"].Labels)
+	if err != nil {
+		return nil, err
+	}
+	for name, opts := range d.Middlewares() {
+		out["docker/"+name] = opts
+	}
+	dir, err := Dir()
+	if err != nil {
+		return nil, err
+	}
+	dynamic := &Dynamic{}
+	if err := DecodeFile(filepath.Join(dir, "static", "dynamic.yml"), dynamic); err != nil {
+		return nil, err
+	}
+	for name, opts := range dynamic.Middlewares() {
+		out["static/"+name] = opts
+	}
+	docs, err := LoadManifests(filepath.Join(dir, "kubernetes", "middleware.yaml"))
+	if err != nil {
+		return nil, err
+	}
+	for _, doc := range docs {
+		meta, _ := doc["metadata"].(map[string]interface{})
+		spec, _ := doc["spec"].(map[string]interface{})
+		plugin, _ := spec["plugin"].(map[string]interface{})
+		if opts, ok := plugin[harness.PluginName].(map[string]interface{}); ok {
+			out["kubernetes/"+fmt.Sprint(meta["name"])] = opts
+		}
+	}
+	return out, nil
+}
+
+// Load decodes the options and creates the middleware with New.
+func Load(options PluginConf, name string) (http.Handler, error) {
+	cfg, err := Decode(options)
+	if err != nil {
+		return nil, err
+	}
+	return authgear.New(context.Background(), http.NotFoundHandler(), cfg, name)
+}

@@ -1,0 +1,148 @@
+package examples
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+
+	"gopkg.in/yaml.v3"
+)
+
+// traefikVersion is the Traefik whose published CRD schema the manifests are
+// checked against, the one the tests run.
+const traefikVersion = "v3.6.12"
+
+// crdFile is where Traefik's module source keeps the CRD definitions.
+const crdFile = "docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml"
+
+// LoadManifests reads every document of a Kubernetes YAML file.
+func LoadManifests(path string) ([]map[string]interface{}, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var docs []map[string]interface{}
+	for {
+		var doc map[string]interface{}
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			return docs, nil
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		if doc != nil {
+			docs = append(docs, doc)
+		}
+	}
+}
+
+// CRDSchemas returns the openAPIV3Schema of each kind Traefik's CRDs define
+// (Traefik's module source comes from the Go module proxy, as for the
+// Traefik build).
+func CRDSchemas() (map[string]map[string]interface{}, error) {
+	cmd := exec.Command("go", "mod", "download", "-json", "github.com/traefik/traefik/v3@"+traefikVersion)
+	cmd.Dir = os.TempDir() // outside any module
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GO111MODULE=on")
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("go mod download traefik %s: %w", traefikVersion, err)
+	}
+	var mod struct{ Dir string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Dir == "" {
+		return nil, fmt.Errorf("go mod download traefik %s: no Dir in %q", traefikVersion, out)
+	}
+	docs, err := LoadManifests(filepath.Join(mod.Dir, crdFile))
+	if err != nil {
+		return nil, err
+	}
+	schemas := map[string]map[string]interface{}{}
+	for _, d := range docs {
+		spec, _ := d["spec"].(map[string]interface{})
+		names, _ := spec["names"].(map[string]interface{})
+		versions, _ := spec["versions"].([]interface{})
+		kind, _ := names["kind"].(string)
+		for _, v := range versions {
+			vm, _ := v.(map[string]interface{})
+			if vm["name"] != "v1alpha1" {
+				continue
+			}
+			schema, _ := vm["schema"].(map[string]interface{})
+			if s, ok := schema["openAPIV3Schema"].(map[string]interface{}); ok {
+				schemas[kind] = s
+			}
+		}
+	}
+	return schemas, nil
+}
+
+// Validate checks value against an OpenAPI v3 schema as the API server's
+// structural checks do for the parts the examples use: types, known
+// properties (unless unknown fields are preserved), required properties,
+// array items. It returns every mismatch with its path.
+func Validate(path string, value interface{}, schema map[string]interface{}) []string {
+	var errs []string
+	if schema["x-kubernetes-preserve-unknown-fields"] == true && schema["properties"] == nil {
+		return nil
+	}
+	switch schema["type"] {
+	case "object":
+		obj, ok := value.(map[string]interface{})
+		if !ok {
+			return []string{fmt.Sprintf("%s: want an object, got %T", path, value)}
+		}
+		props, _ := schema["properties"].(map[string]interface{})
+		extra, _ := schema["additionalProperties"].(map[string]interface{})
+		keys := make([]string, 0, len(obj))
+		for k := range obj {
+			keys = append(keys, k)
+		}
+		sort.Strings(keys)
+		for _, k := range keys {
+			if sub, ok := props[k].(map[string]interface{}); ok {
+				errs = append(errs, Validate(path+"."+k, obj[k], sub)...)
+			} else if extra != nil {
+				errs = append(errs, Validate(path+"."+k, obj[k], extra)...)
+			} else if props != nil && schema["x-kubernetes-preserve-unknown-fields"] != true {
+				// (an object without properties, such as metadata, is
+				// checked by the API server itself)
+				errs = append(errs, fmt.Sprintf("%s: unknown field %q", path, k))
+			}
+		}
+		req, _ := schema["required"].([]interface{})
+		for _, r := range req {
+			if _, ok := obj[r.(string)]; !ok {
+				errs = append(errs, fmt.Sprintf("%s: missing required field %q", path, r))
+			}
+		}
+	case "array":
+		arr, ok := value.([]interface{})
+		if !ok {
+			return []string{fmt.Sprintf("%s: want an array, got %T", path, value)}
+		}
+		items, _ := schema["items"].(map[string]interface{})
+		for i, v := range arr {
+			errs = append(errs, Validate(fmt.Sprintf("%s[%d]", path, i), v, items)...)
+		}
+	case "string":
+		if _, ok := value.(string); !ok {
+			errs = append(errs, fmt.Sprintf("%s: want a string, got %T", path, value))
+		}
+	case "boolean":
+		if _, ok := value.(bool); !ok {
+			errs = append(errs, fmt.Sprintf("%s: want a boolean, got %T", path, value))
+		}
+	case "integer":
+		if _, ok := value.(int); !ok {
+			errs = append(errs, fmt.Sprintf("%s: want an integer, got %T", path, value))
+		}
+	}
+	return errs
+}

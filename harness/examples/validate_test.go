@@ -1,0 +1,15 @@
+package examples
+
+import "testing"
+
+func TestValidateCatchesATypo(t *testing.T) {
+	schemas, err := CRDSchemas()
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := map[string]interface{}{"apiVersion": "traefik.io/v1alpha1", "kind": "Middleware", "metadata": map[string]interface{}{"name": "x"},
+		"spec": map[string]interface{}{"plugins": map[string]interface{}{}}}
+	if errs := Validate("Middleware", bad, schemas["Middleware"]); len(errs) == 0 {
+		t.Fatal("a mistyped spec field passed the schema check")
+	}
+}
