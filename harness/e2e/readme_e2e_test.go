@@ -95,11 +95,11 @@ func TestReadmeFileProvider(t *testing.T) {
 
 // TestReadmeDockerLabels runs the README's Docker labels. There is no Docker
 // engine here: the labels are converted into a file-provider configuration
-// in which every value is a quoted string, which is what Traefik's label
+// in which every value is a string, which is what Traefik's label
 // parser hands the plugin (see labels_test.go).
 func TestReadmeDockerLabels(t *testing.T) {
 	dynamic := labelsConfig(t, "docker-labels.txt")
-	for _, want := range []string{`cacheTTL: "60s"`, `cacheMaxEntries: "5000"`, `requireSession: "true"`, `allowedRoles: "admin,editor"`} {
+	for _, want := range []string{`cacheTTL: 60s`, `cacheMaxEntries: "5000"`, `requireSession: "true"`, `allowedRoles: admin,editor`} {
 		if !strings.Contains(dynamic, want) {
 			t.Fatalf("converted labels lack %s:\n%s", want, dynamic)
 		}
