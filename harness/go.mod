@@ -3,6 +3,7 @@ module github.com/traefik-authgear/traefik-authgear/harness
 go 1.26.0
 
 require (
+	github.com/coder/websocket v1.8.15
 	github.com/mitchellh/mapstructure v1.5.1-0.20231216201459-8508981c8b6c
 	github.com/prometheus/common v0.73.1
 	github.com/traefik-authgear/traefik-authgear v0.0.0

@@ -4,12 +4,14 @@ package e2e
 
 import (
 	"bufio"
-	"errors"
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/echo"
 )
@@ -30,31 +32,33 @@ func TestWebSocket(t *testing.T) {
 		{"anonymous, forged id", http.Header{"X-Authgear-User-Id": {"forged"}}, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			ws, err := echo.DialWebSocket(e.traefik.EntryAddr, "/ws", tc.header)
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			ws, resp, err := websocket.Dial(ctx, "ws://"+e.traefik.EntryAddr+echo.PathWebSocket, &websocket.DialOptions{HTTPHeader: tc.header})
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer ws.Close()
-			ws.SetDeadline(time.Now().Add(10 * time.Second))
-			if got := ws.Header().Get("X-Echo-User-Id"); got != tc.userID {
+			defer ws.CloseNow()
+			if got := resp.Header.Get("X-Echo-User-Id"); got != tc.userID {
 				t.Errorf("backend saw X-Authgear-User-Id %q, want %q", got, tc.userID)
 			}
 			for i := 0; i < 3; i++ {
 				msg := fmt.Sprintf("hello %d", i)
-				if err := ws.WriteText(msg); err != nil {
+				if err := ws.Write(ctx, websocket.MessageText, []byte(msg)); err != nil {
 					t.Fatal(err)
 				}
-				got, err := ws.ReadText()
-				if err != nil || got != msg {
+				_, got, err := ws.Read(ctx)
+				if err != nil || string(got) != msg {
 					t.Fatalf("echo of %q: %q, %v", msg, got, err)
 				}
 			}
 		})
 	}
 	t.Run("refused without session", func(t *testing.T) {
-		_, err := echo.DialWebSocket(e.traefik.EntryAddr, "/require/ws", nil)
-		var he *echo.HandshakeError
-		if !errors.As(err, &he) || he.StatusCode != http.StatusUnauthorized {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		_, resp, err := websocket.Dial(ctx, "ws://"+e.traefik.EntryAddr+"/require"+echo.PathWebSocket, nil)
+		if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("upgrade without session: %v, want a 401 refusal", err)
 		}
 	})
