@@ -80,14 +80,14 @@ func checkRow(ctx context.Context, st *stack, name, benchUserID string) error {
 	wantUser := "user-id=" + benchUserID
 	c0 := calls()
 	switch name {
-	case rowTraefikBare, rowNginxBare:
+	case rowTraefikBare, rowNginxBare, rowTrivial, rowBareBrowser, rowTrivialBrowser:
 		if err := identity(cookie, ""); err != nil {
 			return err
 		}
 		if c := calls() - c0; c != 0 {
 			return fail("%d resolver calls, want 0", c)
 		}
-	case rowPluginAnon:
+	case rowPluginAnon, rowAnonBrowser:
 		if err := identity("", ""); err != nil {
 			return err
 		}
@@ -102,7 +102,18 @@ func checkRow(ctx context.Context, st *stack, name, benchUserID string) error {
 		if c := calls() - c0; c != 1 {
 			return fail("%d resolver calls for a new session cookie, want 1", c)
 		}
-	case rowPluginHit, rowNginxAuthCache:
+	case rowPluginReval:
+		// Every request is past cacheTTL: served from the cache at once, at
+		// most one background call per request.
+		for i := 0; i < 2; i++ {
+			if err := identity(cookie, wantUser); err != nil {
+				return err
+			}
+		}
+		if c := calls() - c0; c > 2 {
+			return fail("%d resolver calls for two requests, want at most 2", c)
+		}
+	case rowPluginHit, rowNginxAuthCache, rowHitBrowser:
 		if err := identity(cookie, wantUser); err != nil {
 			return err
 		}

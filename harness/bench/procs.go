@@ -31,7 +31,7 @@ type server struct {
 func buildServers(ctx context.Context, root, dir string) (resolver, backend string, err error) {
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(os.PathSeparator),
 		"./cmd/standin-resolver", "./cmd/echo-backend")
-	cmd.Dir = root
+	cmd.Dir = filepath.Join(root, "harness")
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return "", "", fmt.Errorf("go build ./cmd/standin-resolver ./cmd/echo-backend: %v\n%s", err, out)
 	}

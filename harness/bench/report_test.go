@@ -21,14 +21,21 @@ func TestEvaluate(t *testing.T) {
 	fast := fakePhase(0, map[string][3]float64{
 		rowTraefikBare: {10000, 1000, 3000}, rowPluginHit: {9500, 1050, 3100}, rowForwardAuth: {3000, 3000, 9000},
 		rowNginxBare: {30000, 500, 900}, rowNginxAuthCache: {27000, 600, 1000},
+		rowTrivial: {9800, 1020, 3000}, rowPluginAnon: {9000, 1100, 3200}, rowPluginReval: {9400, 1060, 3300},
+		rowBareBrowser: {9000, 1100, 3300}, rowTrivialBrowser: {8900, 1120, 3300}, rowHitBrowser: {8600, 1150, 3400}, rowAnonBrowser: {8700, 1140, 3300},
 	})
 	slow := fakePhase(20*time.Millisecond, map[string][3]float64{
-		rowPluginHit: {9500, 1050, 3100}, rowForwardAuth: {1400, 22000, 30000},
+		rowPluginHit: {9500, 1050, 3100}, rowForwardAuth: {1400, 22000, 30000}, rowTrivial: {9800, 1020, 3000}, rowPluginReval: {9000, 1100, 3500},
 	})
 	bursts := []burstResult{{row: rowPluginHit, requests: 200, ok: 200, calls: 1}, {row: rowNginxAuthCache, requests: 200, ok: 200, calls: 3}}
 	mem := &memResult{sessions: 1000, before: memSnapshot{rss: 1 << 20, heap: 1 << 19}, after: memSnapshot{rss: 1<<20 + 900000, heap: 1<<19 + 1100000}}
 	v := evaluate([]*phase{fast, slow}, bursts, mem)
-	want := []string{"PASS", "PASS", "PASS", "PASS", "PASS", "PASS", "MISS"}
+	want := []string{
+		// issue 13: hit, hit-browser (over trivial and bare), anon (0.92: MISS), anon-browser, revalidating, at 20 ms: hit, revalidating (0.92: MISS), p50, p99 beside
+		"PASS", "PASS", "PASS", "MISS", "PASS", "PASS", "PASS", "MISS", "PASS", "info",
+		// issue 4
+		"PASS", "PASS", "PASS", "PASS", "PASS", "PASS", "MISS",
+	}
 	if len(v) != len(want) {
 		t.Fatalf("%d verdicts, want %d: %+v", len(v), len(want), v)
 	}
@@ -37,7 +44,7 @@ func TestEvaluate(t *testing.T) {
 			t.Errorf("%s: %s (%s), want %s", v[i].target, v[i].status, v[i].measured, want[i])
 		}
 	}
-	if v = evaluate(nil, nil, nil); v[0].status != "n/a" || v[6].status != "n/a" {
+	if v = evaluate(nil, nil, nil); v[0].status != "n/a" || v[len(v)-1].status != "n/a" {
 		t.Errorf("nothing measured: %+v", v)
 	}
 }

@@ -3,7 +3,13 @@ package main
 // Row names, as printed in the table.
 const (
 	rowTraefikBare    = "traefik-bare"
+	rowTrivial        = "trivial-plugin"
 	rowPluginHit      = "plugin-hit"
+	rowPluginReval    = "plugin-revalidating"
+	rowBareBrowser    = "traefik-bare-browser"
+	rowTrivialBrowser = "trivial-plugin-browser"
+	rowHitBrowser     = "plugin-hit-browser"
+	rowAnonBrowser    = "plugin-anon-browser"
 	rowPluginAnon     = "plugin-anon"
 	rowPluginMiss     = "plugin-miss"
 	rowPluginNoCache  = "plugin-nocache"
@@ -31,14 +37,28 @@ type rowSpec struct {
 	// fresh is true when every request carries a new session cookie (a wrk
 	// Lua script), so that each one is a cache miss.
 	fresh bool
+	// browser adds the dozen headers a browser sends with a page load.
+	browser bool
 }
 
 // rowSpecs are the rows in the table's order.
 var rowSpecs = []rowSpec{
 	{name: rowTraefikBare, proxy: proxyTraefik, credential: true,
 		what: "Traefik v3.6.12 routing to the backend, no middleware (the limit)"},
+	{name: rowTrivial, proxy: proxyTraefik, credential: true,
+		what: "a trivial Yaegi plugin of the bench's own (`bench/trivialplugin`: sets one request header, calls next), loaded with `localPlugins` beside this one: the interpreter's floor"},
 	{name: rowPluginHit, proxy: proxyTraefik, credential: true,
 		what: "this plugin, one session cookie, answers served from the cache"},
+	{name: rowPluginReval, proxy: proxyTraefik, credential: true,
+		what: "this plugin, `cacheTTL: 1ms` and `staleWhileRevalidate: 5m`: every hit is past `cacheTTL`, served at once while a background call refreshes it"},
+	{name: rowBareBrowser, proxy: proxyTraefik, credential: true, browser: true,
+		what: "traefik-bare with the dozen headers a browser sends with a page load (User-Agent, Accept, Accept-Language, Accept-Encoding, Referer, Sec-Fetch-*, Sec-Ch-Ua*, Upgrade-Insecure-Requests, Cache-Control)"},
+	{name: rowTrivialBrowser, proxy: proxyTraefik, credential: true, browser: true,
+		what: "trivial-plugin with the browser's headers"},
+	{name: rowHitBrowser, proxy: proxyTraefik, credential: true, browser: true,
+		what: "plugin-hit with the browser's headers"},
+	{name: rowAnonBrowser, proxy: proxyTraefik, browser: true,
+		what: "plugin-anon with the browser's headers"},
 	{name: rowPluginAnon, proxy: proxyTraefik,
 		what: "this plugin, requests without credentials"},
 	{name: rowPluginMiss, proxy: proxyTraefik, fresh: true,
@@ -60,9 +80,11 @@ var rowSpecs = []rowSpec{
 // both proxies alike. Odd rounds run it backwards.
 var runOrder = []string{
 	rowTraefikBare, rowNginxBare,
-	rowPluginHit, rowNginxAuthCache,
-	rowForwardAuth, rowNginxAuth,
-	rowPluginAnon, rowPluginNoCache, rowPluginMiss,
+	rowTrivial, rowNginxAuthCache,
+	rowPluginHit, rowNginxAuth,
+	rowForwardAuth,
+	rowBareBrowser, rowTrivialBrowser, rowHitBrowser, rowAnonBrowser,
+	rowPluginReval, rowPluginAnon, rowPluginNoCache, rowPluginMiss,
 }
 
 // roundOrder returns the rows of round r (0-based) among the selected ones.

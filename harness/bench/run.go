@@ -24,7 +24,7 @@ func run(ctx context.Context, o options) error {
 	}
 	out := o.out
 	if out == "" {
-		out = filepath.Join(root, "bench", "results.md")
+		out = filepath.Join(root, "harness", "bench", "results.md")
 	}
 	needStack := !o.skip["table"] || !o.skip["burst"]
 	if needStack {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"runtime"
 	"time"
 
@@ -39,9 +40,14 @@ func startStack(ctx context.Context, dir, traefikBin string, resolver, backend *
 	}()
 	backendURL := "http://" + backend.addr
 	resolveURL := st.ctl.resolveURL()
+	root, err := harness.RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	trivialSource := filepath.Join(root, "harness", "bench", "trivialplugin")
 
 	addrs := map[string]string{}
-	for _, ep := range []string{"bare", "forwardauth", "hit", "anon", "miss", "nocache", "nginxbare", "nginxauth", "nginxcache"} {
+	for _, ep := range []string{"bare", "forwardauth", "hit", "anon", "miss", "nocache", "trivial", "reval", "nginxbare", "nginxauth", "nginxcache"} {
 		if addrs[ep], err = harness.FreeAddr(); err != nil {
 			return nil, err
 		}
@@ -69,18 +75,24 @@ func startStack(ctx context.Context, dir, traefikBin string, resolver, backend *
 		ExtraStatic: extra,
 		EntryPoints: map[string]string{
 			"hit": addrs["hit"], "anon": addrs["anon"], "miss": addrs["miss"], "nocache": addrs["nocache"],
+			"trivial": addrs["trivial"], "reval": addrs["reval"],
 		},
+		ExtraPlugins: map[string]string{"trivial": trivialSource},
 		Dynamic: dynamicConfig(
 			[]route{
 				{entryPoint: "hit", middleware: "auth"},
 				{entryPoint: "anon", middleware: "auth"},
 				{entryPoint: "miss", middleware: "auth-miss"},
 				{entryPoint: "nocache", middleware: "auth-nocache"},
+				{entryPoint: "trivial", middleware: "trivial"},
+				{entryPoint: "reval", middleware: "auth-reval"},
 			},
 			map[string]middlewareYAML{
 				"auth":         pluginMiddleware(resolveURL, users.publicHost, nil),
 				"auth-miss":    pluginMiddleware(resolveURL, users.publicHost, nil),
 				"auth-nocache": pluginMiddleware(resolveURL, users.publicHost, map[string]string{"cacheTTL": `"0"`}),
+				"auth-reval":   pluginMiddleware(resolveURL, users.publicHost, map[string]string{"cacheTTL": `"1ms"`, "staleWhileRevalidate": `"5m"`}),
+				"trivial":      middlewareYAML("      plugin:\n        trivial: {}\n"),
 			},
 			backendURL),
 	})
@@ -90,7 +102,7 @@ func startStack(ctx context.Context, dir, traefikBin string, resolver, backend *
 	for _, w := range []struct {
 		t   *harness.Traefik
 		eps []string
-	}{{st.bare, []string{"bare", "forwardauth"}}, {st.plugin, []string{"hit", "anon", "miss", "nocache"}}} {
+	}{{st.bare, []string{"bare", "forwardauth"}}, {st.plugin, []string{"hit", "anon", "miss", "nocache", "trivial", "reval"}}} {
 		for _, ep := range w.eps {
 			url := "http://" + addrs[ep] + "/small"
 			if err := w.t.WaitRequest(func() *http.Request {
@@ -137,6 +149,12 @@ func startStack(ctx context.Context, dir, traefikBin string, resolver, backend *
 		rowTraefikBare:    {"bare", bareCPU, bareAdmin},
 		rowForwardAuth:    {"forwardauth", bareCPU, bareAdmin},
 		rowPluginHit:      {"hit", pluginCPU, pluginAdmin},
+		rowTrivial:        {"trivial", pluginCPU, pluginAdmin},
+		rowPluginReval:    {"reval", pluginCPU, pluginAdmin},
+		rowBareBrowser:    {"bare", bareCPU, bareAdmin},
+		rowTrivialBrowser: {"trivial", pluginCPU, pluginAdmin},
+		rowHitBrowser:     {"hit", pluginCPU, pluginAdmin},
+		rowAnonBrowser:    {"anon", pluginCPU, pluginAdmin},
 		rowPluginAnon:     {"anon", pluginCPU, pluginAdmin},
 		rowPluginMiss:     {"miss", pluginCPU, pluginAdmin},
 		rowPluginNoCache:  {"nocache", pluginCPU, pluginAdmin},

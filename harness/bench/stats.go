@@ -96,6 +96,21 @@ func pairedRatio(a, b *rowResult, f figure) float64 {
 	return median(ratios)
 }
 
+// ratioSpread is pairedRatio with the spread of the per-round ratios.
+func ratioSpread(a, b *rowResult, f figure) (med, lo, hi float64) {
+	med = pairedRatio(a, b, f)
+	lo, hi = med, med
+	if len(a.samples) == len(b.samples) {
+		for i := range a.samples {
+			if d := f.run(b.samples[i]); d > 0 {
+				r := f.run(a.samples[i]) / d
+				lo, hi = math.Min(lo, r), math.Max(hi, r)
+			}
+		}
+	}
+	return med, lo, hi
+}
+
 // median returns the median of xs (the mean of the middle two for an even
 // count), NaN for none.
 func median(xs []float64) float64 {

@@ -34,13 +34,14 @@ func sleep(ctx context.Context, d time.Duration) error {
 
 // loadOf returns what a row's requests carry.
 func loadOf(spec rowSpec) load {
+	l := load{browser: spec.browser}
 	switch {
 	case spec.fresh:
-		return load{fresh: true}
+		l.fresh = true
 	case spec.credential:
-		return load{cookie: "session=" + benchSession}
+		l.cookie = "session=" + benchSession
 	}
-	return load{}
+	return l
 }
 
 // measurePhase sets the resolver's latency, warms every selected row up

@@ -6,6 +6,15 @@ import (
 	"time"
 )
 
+// Targets of issue 13: ratios to the trivial plugin, the interpreter's
+// floor, per round (each round's row over the same round's trivial), with
+// their median and spread.
+const (
+	targetHitOverTrivial  = 0.95 // plugin-hit (and -browser, -revalidating) over trivial-plugin
+	targetAnonOverTrivial = 0.97 // plugin-anon over trivial-plugin
+	targetP50OverTrivial  = 0.10 // plugin-hit p50 at most this much above trivial-plugin's
+)
+
 // Targets of issue 4.
 const (
 	targetHitRatio       = 0.90 // plugin-hit throughput over traefik-bare's
@@ -65,7 +74,43 @@ func evaluate(phases []*phase, bursts []burstResult, mem *memResult) []verdict {
 	fast := phaseAt(phases, 0)
 	slow := phaseAt(phases, targetSlowResolverMs*time.Millisecond)
 
-	t := fmt.Sprintf("plugin-hit ≥ %.2f × traefik-bare throughput (0 ms)", targetHitRatio)
+	ratioTo := func(p *phase, latency, row, floor string, want float64) {
+		t := fmt.Sprintf("%s ≥ %.2f × %s throughput (%s)", row, want, floor, latency)
+		r := rowsOf(p, row, floor)
+		if r == nil {
+			na(t)
+			return
+		}
+		med, lo, hi := ratioSpread(r[0], r[1], figRPS)
+		out = append(out, verdict{t, fmt.Sprintf("%.2f × per round (%.2f–%.2f; medians %s vs %s req/s)", med, lo, hi, fmtRPS(r[0].rps), fmtRPS(r[1].rps)),
+			passMiss(med >= want)})
+	}
+	ratioTo(fast, "0 ms", rowPluginHit, rowTrivial, targetHitOverTrivial)
+	ratioTo(fast, "0 ms", rowHitBrowser, rowTrivialBrowser, targetHitOverTrivial)
+	ratioTo(fast, "0 ms", rowHitBrowser, rowBareBrowser, targetHitRatio)
+	ratioTo(fast, "0 ms", rowPluginAnon, rowTrivial, targetAnonOverTrivial)
+	ratioTo(fast, "0 ms", rowAnonBrowser, rowTrivialBrowser, targetAnonOverTrivial)
+	ratioTo(fast, "0 ms", rowPluginReval, rowTrivial, targetHitOverTrivial)
+	ratioTo(slow, fmt.Sprintf("%d ms", targetSlowResolverMs), rowPluginHit, rowTrivial, targetHitOverTrivial)
+	ratioTo(slow, fmt.Sprintf("%d ms", targetSlowResolverMs), rowPluginReval, rowTrivial, targetHitOverTrivial)
+
+	t := fmt.Sprintf("plugin-hit p50 within %.0f %% of trivial-plugin's (0 ms)", targetP50OverTrivial*100)
+	if r := rowsOf(fast, rowPluginHit, rowTrivial); r != nil {
+		over := pairedRatio(r[0], r[1], figP50) - 1
+		out = append(out, verdict{t, fmt.Sprintf("%+.0f %% (%s vs %s)", over*100, fmtUS(r[0].p50US), fmtUS(r[1].p50US)),
+			passMiss(over <= targetP50OverTrivial)})
+	} else {
+		na(t)
+	}
+
+	t = "plugin-revalidating p99 beside plugin-hit's (0 ms; reported, no target)"
+	if r := rowsOf(fast, rowPluginReval, rowPluginHit); r != nil {
+		out = append(out, verdict{t, fmt.Sprintf("%s vs %s", fmtUS(r[0].p99US), fmtUS(r[1].p99US)), "info"})
+	} else {
+		na(t)
+	}
+
+	t = fmt.Sprintf("plugin-hit ≥ %.2f × traefik-bare throughput (0 ms)", targetHitRatio)
 	if r := rowsOf(fast, rowPluginHit, rowTraefikBare); r != nil {
 		ratio := pairedRatio(r[0], r[1], figRPS)
 		out = append(out, verdict{t, fmt.Sprintf("%.2f × (medians %s vs %s req/s)", ratio, fmtRPS(r[0].rps), fmtRPS(r[1].rps)),

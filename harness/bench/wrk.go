@@ -99,8 +99,28 @@ func newWrkRunner(dir string, threads, connections int) (*wrkRunner, error) {
 
 // load says what the requests of one run carry.
 type load struct {
-	cookie string // a Cookie header on every request; empty: none
-	fresh  bool   // a new session cookie on every request (overrides cookie)
+	cookie  string // a Cookie header on every request; empty: none
+	fresh   bool   // a new session cookie on every request (overrides cookie)
+	browser bool   // the headers of a browser's page load on every request
+}
+
+// browserHeaders are the dozen headers a Chromium-based browser sends with
+// a page load.
+var browserHeaders = []string{
+	"User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+	"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
+	"Accept-Language: en-GB,en;q=0.9,fr;q=0.8",
+	"Accept-Encoding: gzip, deflate, br, zstd",
+	"Referer: https://app.example.com/dashboard",
+	"Sec-Fetch-Dest: document",
+	"Sec-Fetch-Mode: navigate",
+	"Sec-Fetch-Site: same-origin",
+	"Sec-Fetch-User: ?1",
+	`Sec-Ch-Ua: "Chromium";v="131", "Not_A Brand";v="24"`,
+	"Sec-Ch-Ua-Mobile: ?0",
+	`Sec-Ch-Ua-Platform: "Linux"`,
+	"Upgrade-Insecure-Requests: 1",
+	"Cache-Control: max-age=0",
 }
 
 // run drives url for d and returns wrk's summary.
@@ -118,6 +138,11 @@ func (w *wrkRunner) run(ctx context.Context, url string, d time.Duration, l load
 		script = w.fresh
 	} else if l.cookie != "" {
 		args = append(args, "-H", "Cookie: "+l.cookie)
+	}
+	if l.browser {
+		for _, h := range browserHeaders {
+			args = append(args, "-H", h)
+		}
 	}
 	args = append(args, "-s", script, url)
 	if l.fresh {

@@ -13,8 +13,9 @@ type staticConfig struct {
 	AdminAddr    string            // the "traefik" entrypoint: ping, and api/pprof/metrics when enabled
 	EntryPoints  map[string]string // extra entrypoints
 	DynamicFile  string
-	Module       string // plugin module; empty: no plugin
-	Experimental string // replaces the generated experimental section when set
+	Module       string            // plugin module; empty: no plugin
+	ExtraModules map[string]string // more local plugins, name to module
+	Experimental string            // replaces the generated experimental section when set
 	Extra        string
 }
 
@@ -43,6 +44,14 @@ func (c staticConfig) yaml() string {
 		b.WriteString(strings.TrimRight(c.Experimental, "\n") + "\n")
 	case c.Module != "":
 		fmt.Fprintf(&b, "experimental:\n  localPlugins:\n    %s:\n      moduleName: %s\n", PluginName, c.Module)
+		extras := make([]string, 0, len(c.ExtraModules))
+		for name := range c.ExtraModules {
+			extras = append(extras, name)
+		}
+		sort.Strings(extras)
+		for _, name := range extras {
+			fmt.Fprintf(&b, "    %s:\n      moduleName: %s\n", name, c.ExtraModules[name])
+		}
 	}
 	if c.Extra != "" {
 		b.WriteString(strings.TrimRight(c.Extra, "\n") + "\n")

@@ -47,6 +47,9 @@ type Options struct {
 	// PluginSource is the module root whose plugin files are loaded; default
 	// RepoRoot(). Its go.mod's module path is the moduleName given to Traefik.
 	PluginSource string
+	// ExtraPlugins are more local plugins to load beside this one, by their
+	// name in the static configuration: module roots, as PluginSource.
+	ExtraPlugins map[string]string
 	// StartTimeout bounds the wait for Traefik's ping; default 60 s.
 	StartTimeout time.Duration
 }
@@ -174,6 +177,17 @@ func (t *Traefik) prepare(o Options) error {
 			return err
 		}
 		static.Module = module
+		static.ExtraModules = map[string]string{}
+		for name, src := range o.ExtraPlugins {
+			extra, err := modulePath(filepath.Join(src, "go.mod"))
+			if err != nil {
+				return err
+			}
+			if err := CopyPlugin(src, filepath.Join(t.Dir, "plugins-local", "src", filepath.FromSlash(extra))); err != nil {
+				return err
+			}
+			static.ExtraModules[name] = extra
+		}
 	} else {
 		static.Experimental = ""
 	}

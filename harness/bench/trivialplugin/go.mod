@@ -1,0 +1,3 @@
+module github.com/traefik-authgear/trivial
+
+go 1.22
