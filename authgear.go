@@ -187,17 +187,28 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	// 1. Identity headers sent by the client are forgeries.
 	stripIdentityHeaders(req)
 
-	// 2. Which credentials does the request carry?
+	// 2. Which credentials does the request carry? (Without a Cookie or an
+	// Authorization header, none: then credentialKey's frame is not paid.)
+	if len(req.Header["Cookie"]) == 0 && len(req.Header["Authorization"]) == 0 {
+		serveWithoutCredentials(m, rw, req)
+		return
+	}
 	key := credentialKey(req, m.cookies)
 	if key == "" {
 		serveWithoutCredentials(m, rw, req)
 		return
 	}
+	serveWithCredentials(m, rw, req, key)
+}
+
+// serveWithCredentials serves a cache hit: a fresh answer that needs
+// nothing but its headers; everything else goes to serveResolved. A
+// function of its own, so that requests without credentials do not pay
+// for its frame under Yaegi.
+func serveWithCredentials(m *Middleware, rw http.ResponseWriter, req *http.Request, key string) {
 	if m.schemeKeyed {
 		key = scopedKey(key, resolverScheme(req, m.settings))
 	}
-
-	// 3. A fresh cached answer that needs nothing but its headers.
 	c := m.cache
 	c.mu.Lock()
 	e := c.entries[key]

@@ -68,10 +68,7 @@ func TestRequestsAfterAnEvictionDoNotJoinCallsFromBeforeIt(t *testing.T) {
 	f.awaitArrival(t)
 	// Bob is disabled; Authgear says so in a webhook delivery.
 	f.disabled.Store("bob", true)
-	body := []byte(`{"type":"user.disabled","context":{"user_id":"id-bob"}}`)
-	if w := postWebhook(h, http.MethodPost, "/_authgear/webhook", sign(webhookSecret, body), body); w.Code != 200 {
-		t.Fatalf("webhook status %d", w.Code)
-	}
+	disableByWebhook(t, h, "id-bob")
 	after := serveAsync(h, nil, "Bearer user:bob")
 	f.awaitArrival(t) // a call of its own, not the one from before
 	f.release(2)
@@ -94,10 +91,7 @@ func TestAnEvictionDropsOnlyTheEvictedUsersAnswers(t *testing.T) {
 
 	alice := serveAsync(h, nil, "Bearer user:alice")
 	f.awaitArrival(t)
-	body := []byte(`{"type":"user.disabled","context":{"user_id":"id-carol"}}`)
-	if w := postWebhook(h, http.MethodPost, "/_authgear/webhook", sign(webhookSecret, body), body); w.Code != 200 {
-		t.Fatalf("webhook status %d", w.Code)
-	}
+	disableByWebhook(t, h, "id-carol")
 	f.release(1)
 	if got := backendUser(outcome(t, alice)); got != "id-alice" {
 		t.Fatalf("alice saw %q", got)

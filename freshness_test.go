@@ -108,10 +108,7 @@ func TestEvictionWinsOverARefreshUnderWay(t *testing.T) {
 	f.hold()
 	outcome(t, serveAsync(h, nil, "Bearer user:bob")) // served at once, refresh held
 	f.awaitArrival(t)
-	body := []byte(`{"type":"user.disabled","context":{"user_id":"id-bob"}}`)
-	if w := postWebhook(h, http.MethodPost, "/_authgear/webhook", sign(webhookSecret, body), body); w.Code != 200 {
-		t.Fatalf("webhook status %d", w.Code)
-	}
+	disableByWebhook(t, h, "id-bob")
 	f.release(1)
 	// The refresh began before the eviction: its answer is not cached, so
 	// bob's next request goes to the resolver.

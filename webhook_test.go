@@ -240,3 +240,13 @@ func TestWebhookSecretFromAFile(t *testing.T) {
 		t.Fatalf("a delivery signed with the file's secret: %d %q", w.Code, w.Body.String())
 	}
 }
+
+// disableByWebhook posts a signed user.disabled delivery for the user id to
+// the handler's webhook path and requires it to be taken.
+func disableByWebhook(t *testing.T, h http.Handler, userID string) {
+	t.Helper()
+	body := []byte(`{"type":"user.disabled","context":{"user_id":"` + userID + `"}}`)
+	if w := postWebhook(h, http.MethodPost, "/_authgear/webhook", sign(webhookSecret, body), body); w.Code != http.StatusOK {
+		t.Fatalf("webhook delivery for %s: status %d", userID, w.Code)
+	}
+}
