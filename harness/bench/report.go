@@ -93,7 +93,7 @@ func (r *report) markdown() string {
 	}
 
 	verdicts := evaluate(r.phases, r.bursts, r.mem)
-	b.WriteString("## Targets (issue 4)\n\n| target | measured | |\n|---|---|---|\n")
+	b.WriteString("## Targets (issues 13 and 4)\n\n| target | measured | |\n|---|---|---|\n")
 	for _, v := range verdicts {
 		fmt.Fprintf(&b, "| %s | %s | %s |\n", v.target, v.measured, v.status)
 	}

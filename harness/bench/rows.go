@@ -46,7 +46,7 @@ var rowSpecs = []rowSpec{
 	{name: rowTraefikBare, proxy: proxyTraefik, credential: true,
 		what: "Traefik v3.6.12 routing to the backend, no middleware (the limit)"},
 	{name: rowTrivial, proxy: proxyTraefik, credential: true,
-		what: "a trivial Yaegi plugin of the bench's own (`bench/trivialplugin`: sets one request header, calls next), loaded with `localPlugins` beside this one: the interpreter's floor"},
+		what: "a trivial Yaegi plugin of the bench's own (`harness/bench/trivialplugin`: sets one request header, calls next), loaded with `localPlugins` beside this one: the interpreter's floor"},
 	{name: rowPluginHit, proxy: proxyTraefik, credential: true,
 		what: "this plugin, one session cookie, answers served from the cache"},
 	{name: rowPluginReval, proxy: proxyTraefik, credential: true,
