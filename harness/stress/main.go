@@ -87,7 +87,7 @@ func main() {
 	doc := resultsDoc(o, table, elapsed, len(failed))
 	out := o.out
 	if out == "" {
-		out = filepath.Join(root, "stress", "results.md")
+		out = filepath.Join(root, "harness", "stress", "results.md")
 	}
 	if err := os.WriteFile(out, []byte(doc), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "stress: write results:", err)
