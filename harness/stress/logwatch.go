@@ -22,9 +22,9 @@ type logWatch struct {
 }
 
 // cacheReportLine matches the plugin's cache size report, e.g.
-// `authgear middleware "flood": cache holds 10000 entries (max 10000) after
+// `authgear middleware "flood": cache holds 10000 entries (max 10000, 3 protected) after
 // 1000000 insertions, 990000 evicted to make room`.
-var cacheReportLine = regexp.MustCompile(`cache holds (\d+) entries \(max (\d+)\) after (\d+) insertions, (\d+) evicted`)
+var cacheReportLine = regexp.MustCompile(`cache holds (\d+) entries \(max (\d+)(?:, \d+ protected)?\) after (\d+) insertions, (\d+) evicted`)
 
 // Write implements io.Writer.
 func (w *logWatch) Write(p []byte) (int, error) {
