@@ -144,7 +144,7 @@ type Middleware struct {
 	settings    *settings
 	shared      *instance
 	cache       *cache       // shared.cache, one pointer closer
-	metrics     *metrics     // &shared.metrics
+	metrics     *metrics     // shared.metrics
 	cookies     *cookieNames // settings.cookies
 	ownPaths    bool         // webhookPath or metricsPath is set
 	schemeKeyed bool         // the resolver's scheme is the request's (a bare resolverHost): keyed too
@@ -175,10 +175,11 @@ func New(ctx context.Context, next http.Handler, config *Config, name string) (h
 	}, nil
 }
 
-// ServeHTTP runs the middleware for one request: strip forged identity
-// headers, key the credentials, serve a cache hit inline, and leave
-// everything rarer (no credentials, misses, refusals, cookies, webhooks) to
-// functions called only when needed (see the package doc on Yaegi's costs).
+// ServeHTTP runs the middleware for one request: answer its own paths,
+// strip forged identity headers, send requests without credentials on, and
+// key the rest for serveWithCredentials; every branch is a function of its
+// own, so that each request pays only for the frames it uses under Yaegi
+// (see the package doc).
 func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	if m.ownPaths && serveOwnPath(m, rw, req) {
 		return
