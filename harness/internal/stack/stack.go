@@ -1,0 +1,281 @@
+// Package stack is the one set-up every scenario of the harness runs on: the
+// stand-in resolver, the echo backend and a real Traefik with the plugin,
+// started from one configuration builder, recorded, and stopped together.
+//
+// The end-to-end tests, the stress suite, the benchmarks and the demo are
+// scenarios over it: they say which middlewares and routes they want
+// (Options), and read what the stack started (Stack).
+package stack
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/standin"
+)
+
+// PublicHost is the public host of the Authgear app in testdata/users.json:
+// the plugin sends it to the stand-in as Host and X-Forwarded-Host
+// (resolverHost), since the stand-in is reached on a loopback port, as a
+// cluster-internal Authgear is.
+const PublicHost = "auth.example.test"
+
+// Middleware is one middleware of the dynamic configuration.
+type Middleware struct {
+	// Name is the middleware's name in Traefik.
+	Name string
+	// Options are the plugin's options. resolverURL and resolverHost are
+	// filled in unless given here (or NoResolverHost).
+	Options map[string]any
+	// Body, when set, is the whole middleware definition instead of the
+	// plugin (forwardAuth, another plugin, ...).
+	Body map[string]any
+	// OwnResolver gives the middleware a stand-in of its own, so that its
+	// call counts and faults are its own (Stack.Resolvers[Name]).
+	OwnResolver bool
+	// CookiePrefix is the own stand-in's cookie prefix.
+	CookiePrefix string
+	// NoResolverHost leaves resolverHost out: the plugin then sends the
+	// resolver URL's host.
+	NoResolverHost bool
+	// ResolverDown points resolverURL at a closed port.
+	ResolverDown bool
+}
+
+// Route is one router to the backend.
+type Route struct {
+	// Prefix is the PathPrefix rule; default "/".
+	Prefix string
+	// EntryPoints default to Traefik's own choice (every entrypoint).
+	EntryPoints []string
+	// Middlewares are applied in order.
+	Middlewares []string
+	// TLS serves the route with Traefik's default certificate.
+	TLS bool
+}
+
+// Options say what a stack runs.
+type Options struct {
+	Middlewares []Middleware
+	// Routes default to one route a plugin middleware, at /<name>/, and
+	// PlainRoute without any.
+	Routes []Route
+	// ResolverURL is an external resolver (a real Authgear, a process) for
+	// the middlewares without one of their own; empty: an in-process stand-in
+	// with Users. ResolverHost goes with it and may be empty.
+	ResolverURL, ResolverHost string
+	// Users configure the in-process stand-in; default testdata/users.json
+	// with PublicHost.
+	Users *standin.Config
+	// BackendURL is an external backend; empty: Backend in process.
+	BackendURL string
+	// Backend wraps the in-process echo backend (nil: echo as it is).
+	Backend func(echo http.Handler) http.Handler
+	// Traefik are the process's options; Dynamic is the stack's.
+	Traefik harness.Options
+	// Wait is how long to wait for each route; default 60 s.
+	Wait time.Duration
+}
+
+// PlainRoute is routed to the backend without any middleware by default.
+const PlainRoute = "/plain/"
+
+// Stack is a running set-up.
+type Stack struct {
+	Traefik *harness.Traefik
+	// Resolver is the shared in-process stand-in (nil with ResolverURL).
+	Resolver *Resolver
+	// Resolvers are the own stand-ins, by middleware name.
+	Resolvers map[string]*Resolver
+	// Backend is the in-process backend (nil with BackendURL).
+	Backend *Backend
+	// ResolverURLs are the middlewares' resolverURL, by name.
+	ResolverURLs map[string]string
+
+	opts          Options
+	resolverHosts map[string]string // by middleware name
+	closers       []func()
+}
+
+// Start starts the resolvers, the backend and Traefik, and waits until every
+// route answers through its middlewares.
+func Start(ctx context.Context, o Options) (_ *Stack, err error) {
+	s := &Stack{Resolvers: map[string]*Resolver{}, ResolverURLs: map[string]string{}, resolverHosts: map[string]string{}, opts: o}
+	defer func() {
+		if err != nil {
+			s.Stop()
+		}
+	}()
+	if err := s.startServers(); err != nil {
+		return nil, err
+	}
+	o.Traefik.Dynamic = s.Dynamic(o.Middlewares, o.Routes)
+	if s.Traefik, err = harness.Start(ctx, o.Traefik); err != nil {
+		return nil, err
+	}
+	return s, s.WaitRoutes(o.Routes, o.Middlewares)
+}
+
+// startServers starts the backend and every stand-in the options ask for.
+func (s *Stack) startServers() error {
+	o := s.opts
+	backendURL := o.BackendURL
+	if backendURL == "" {
+		var err error
+		if s.Backend, err = startBackend(o.Backend); err != nil {
+			return err
+		}
+		s.closers = append(s.closers, s.Backend.close)
+		backendURL = s.Backend.URL
+	}
+	s.opts.BackendURL = backendURL
+	shared, sharedHost := o.ResolverURL, o.ResolverHost
+	for _, mw := range o.Middlewares {
+		if mw.Body != nil {
+			continue
+		}
+		switch {
+		case mw.ResolverDown:
+			addr, err := harness.FreeAddr()
+			if err != nil {
+				return err
+			}
+			s.ResolverURLs[mw.Name] = "http://" + addr + standin.PathResolve
+			s.resolverHosts[mw.Name] = PublicHost
+		case mw.OwnResolver:
+			cfg, err := s.users()
+			if err != nil {
+				return err
+			}
+			cfg.CookiePrefix = mw.CookiePrefix
+			r, err := StartResolver(cfg)
+			if err != nil {
+				return err
+			}
+			s.closers = append(s.closers, r.Close)
+			s.Resolvers[mw.Name] = r
+			s.ResolverURLs[mw.Name] = r.URL
+			s.resolverHosts[mw.Name] = cfg.PublicHost
+		default:
+			if shared == "" {
+				cfg, err := s.users()
+				if err != nil {
+					return err
+				}
+				if s.Resolver, err = StartResolver(cfg); err != nil {
+					return err
+				}
+				s.closers = append(s.closers, s.Resolver.Close)
+				shared, sharedHost = s.Resolver.URL, cfg.PublicHost
+			}
+			s.ResolverURLs[mw.Name] = shared
+			s.resolverHosts[mw.Name] = sharedHost
+		}
+	}
+	return nil
+}
+
+// users returns the stand-in's configuration.
+func (s *Stack) users() (standin.Config, error) {
+	if s.opts.Users != nil {
+		return *s.opts.Users, nil
+	}
+	return Users()
+}
+
+// Users reads testdata/users.json at the repository root, with PublicHost.
+func Users() (standin.Config, error) {
+	root, err := harness.RepoRoot()
+	if err != nil {
+		return standin.Config{}, err
+	}
+	cfg, err := standin.LoadConfig(filepath.Join(root, "testdata", "users.json"))
+	cfg.PublicHost = PublicHost
+	return cfg, err
+}
+
+// Reload writes a new dynamic configuration (the stand-ins stay; a new
+// middleware gets the shared one) and waits for its routes.
+func (s *Stack) Reload(mws []Middleware, routes []Route) error {
+	for _, mw := range mws {
+		if _, ok := s.ResolverURLs[mw.Name]; !ok && mw.Body == nil {
+			if s.Resolver == nil && s.opts.ResolverURL == "" {
+				return errors.New("stack: a reload can add a middleware only when the stack has a shared resolver")
+			}
+			s.ResolverURLs[mw.Name], s.resolverHosts[mw.Name] = s.opts.ResolverURL, s.opts.ResolverHost
+			if s.Resolver != nil {
+				s.ResolverURLs[mw.Name], s.resolverHosts[mw.Name] = s.Resolver.URL, s.Resolver.PublicHost
+			}
+		}
+	}
+	if err := s.Traefik.WriteDynamic(s.Dynamic(mws, routes)); err != nil {
+		return err
+	}
+	return s.WaitRoutes(routes, mws)
+}
+
+// WaitRoutes waits until every plain-HTTP route answers through its
+// middlewares (TLS routes share their middlewares with a plain one).
+func (s *Stack) WaitRoutes(routes []Route, mws []Middleware) error {
+	if routes == nil {
+		routes = DefaultRoutes(mws)
+	}
+	wait := s.opts.Wait
+	if wait == 0 {
+		wait = 60 * time.Second
+	}
+	for _, r := range routes {
+		if r.TLS {
+			continue
+		}
+		url := s.EntryPointURL(firstOr(r.EntryPoints, "web")) + strings.TrimSuffix(prefixOr(r.Prefix), "/") + "/"
+		if err := s.Traefik.WaitRequest(func() *http.Request {
+			req, _ := http.NewRequest(http.MethodGet, url, nil)
+			return req
+		}, wait); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EntryPointURL is http://<address> of an entrypoint ("web" is Traefik.URL).
+func (s *Stack) EntryPointURL(name string) string {
+	if addr, ok := s.opts.Traefik.EntryPoints[name]; ok {
+		return "http://" + addr
+	}
+	return s.Traefik.URL
+}
+
+// URL is the web entrypoint's URL of a path.
+func (s *Stack) URL(path string) string { return s.Traefik.URL + path }
+
+// Stop stops Traefik, then the servers. It is safe to call more than once.
+func (s *Stack) Stop() {
+	if s.Traefik != nil {
+		s.Traefik.Stop()
+	}
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		s.closers[i]()
+	}
+	s.closers = nil
+}
+
+func firstOr(list []string, def string) string {
+	if len(list) > 0 {
+		return list[0]
+	}
+	return def
+}
+
+func prefixOr(p string) string {
+	if p == "" {
+		return "/"
+	}
+	return p
+}
