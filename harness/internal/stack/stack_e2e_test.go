@@ -15,8 +15,8 @@ import (
 // checks what the backend and each resolver see.
 func TestStackServesThroughThePlugin(t *testing.T) {
 	s, err := Start(context.Background(), Options{Middlewares: []Middleware{
-		{Name: "shared"},
-		{Name: "own", OwnResolver: true, Options: map[string]any{"cacheTTL": "0"}},
+		{Name: "shared", Options: map[string]any{"requireSession": true}},
+		{Name: "own", OwnResolver: true, Options: map[string]any{"requireSession": true, "cacheTTL": "0"}},
 	}})
 	if err != nil {
 		t.Fatal(err)
