@@ -2,42 +2,55 @@ package main
 
 import (
 	"net/http"
-	"strings"
+	"reflect"
 	"testing"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/echo"
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 )
 
-func TestDynamicConfig(t *testing.T) {
-	for _, tc := range []struct {
-		name, url, host string
-		want, unwanted  []string
-	}{
-		{"stand-in", "http://127.0.0.1:1/_resolver/resolve", "auth.example.test",
-			[]string{`resolverURL: "http://127.0.0.1:1/_resolver/resolve"`, `resolverHost: "auth.example.test"`}, nil},
-		{"real Authgear without AUTHGEAR_HOST", "https://myapp.authgear.cloud/_resolver/resolve", "",
-			[]string{`resolverURL: "https://myapp.authgear.cloud/_resolver/resolve"`}, []string{"resolverHost"}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			y := dynamicConfig(tc.url, tc.host, "http://127.0.0.1:2")
-			want := append(tc.want,
-				"      rule: PathPrefix(`/admin`)\n      middlewares: [authgear-admin]\n",
-				"          allowedRoles: [admin]\n",
-				`- url: "http://127.0.0.1:2"`)
-			if n := strings.Count(y, "resolverURL:"); n != 2 {
-				t.Errorf("%d resolverURL lines, want 2 (one per middleware):\n%s", n, y)
+// TestOptions renders the demo's stack for a real Authgear without
+// AUTHGEAR_HOST (the stack gives every middleware the resolver URL, and no
+// resolverHost): both routes, both middlewares with cacheTTL, /admin's with
+// allowedRoles. The stand-in's resolverHost is checked by e2e TestDemoCheck.
+func TestOptions(t *testing.T) {
+	url := "https://myapp.authgear.cloud/_resolver/resolve"
+	o := options(settings{addr: "127.0.0.1:1", resolverURL: url}, "/bin/traefik")
+	if o.ResolverURL != url || o.ResolverHost != "" || o.Traefik.EntryAddr != "127.0.0.1:1" || o.Traefik.Binary != "/bin/traefik" {
+		t.Errorf("options %+v", o)
+	}
+	st := &stack.Stack{ResolverURLs: map[string]string{"authgear": url, "authgear-admin": url}}
+	var d struct {
+		HTTP struct {
+			Routers map[string]struct {
+				Rule        string
+				Middlewares []string
 			}
-			for _, w := range want {
-				if !strings.Contains(y, w) {
-					t.Errorf("configuration lacks %q:\n%s", w, y)
-				}
+			Middlewares map[string]struct {
+				Plugin struct{ Authgear map[string]any }
 			}
-			for _, u := range tc.unwanted {
-				if strings.Contains(y, u) {
-					t.Errorf("configuration has %q:\n%s", u, y)
-				}
-			}
-		})
+		}
+	}
+	if err := yaml.Unmarshal([]byte(st.Dynamic(o.Middlewares, o.Routes)), &d); err != nil {
+		t.Fatal(err)
+	}
+	routes := map[string][]string{}
+	for _, r := range d.HTTP.Routers {
+		routes[r.Rule] = r.Middlewares
+	}
+	mws := map[string]map[string]any{}
+	for name, mw := range d.HTTP.Middlewares {
+		mws[name] = mw.Plugin.Authgear
+	}
+	wantRoutes := map[string][]string{"PathPrefix(`/`)": {"authgear"}, "PathPrefix(`/admin`)": {"authgear-admin"}}
+	wantMws := map[string]map[string]any{
+		"authgear":       {"resolverURL": url, "cacheTTL": "60s"},
+		"authgear-admin": {"resolverURL": url, "cacheTTL": "60s", "allowedRoles": []any{"admin"}},
+	}
+	if !reflect.DeepEqual(routes, wantRoutes) || !reflect.DeepEqual(mws, wantMws) {
+		t.Errorf("routes %v, middlewares %v; want %v, %v", routes, mws, wantRoutes, wantMws)
 	}
 }
 

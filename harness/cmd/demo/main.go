@@ -25,6 +25,7 @@ import (
 	"syscall"
 
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 )
 
 func main() {
@@ -68,11 +69,11 @@ func run(s settings, checkOnly bool) error {
 	} else {
 		fmt.Println("Starting the stand-in Authgear resolver (users from testdata/users.json), the echo backend and Traefik with the plugin...")
 	}
-	st, err := start(ctx, s, bin)
+	st, err := stack.Start(ctx, options(s, bin))
 	if err != nil {
 		return err
 	}
-	defer st.stop()
+	defer st.Stop()
 
 	baseURL := "http://" + s.addr
 	exs := examples(real)
@@ -86,7 +87,7 @@ func run(s settings, checkOnly bool) error {
 	printExamples(os.Stdout, exs, baseURL, real)
 	select {
 	case <-ctx.Done():
-	case <-st.traefik.Exited():
+	case <-st.Traefik.Exited():
 		return errors.New("traefik exited unexpectedly")
 	}
 	fmt.Println("\nStopping...")
