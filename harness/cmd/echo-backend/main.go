@@ -17,12 +17,9 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/serve"
 )
 
-func main() {
-	serve.Main("echo-backend", run)
-}
+func main() { serve.Main("echo-backend", run) }
 
-// run serves until ctx is done. It prints the listening line once the port
-// is open, so a script can wait for it.
+// run serves the echo backend until ctx is done.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("echo-backend", flag.ContinueOnError)
 	fs.SetOutput(stderr)

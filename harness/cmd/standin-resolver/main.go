@@ -17,9 +17,7 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/standin"
 )
 
-func main() {
-	serve.Main("standin-resolver", run)
-}
+func main() { serve.Main("standin-resolver", run) }
 
 // run serves until ctx is done. It prints the listening line once the port
 // is open, so a script can wait for it.

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"io"
 	"net/http"
@@ -11,80 +10,66 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 )
 
 const usersFile = "../../../testdata/users.json"
 
-// start runs the command on a free port and returns its base URL.
+// start runs the command on a free port until the test ends, and returns
+// its base URL from the listening line.
 func start(t *testing.T, args ...string) string {
-	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan error, 1)
 	go func() {
-		err := run(ctx, append([]string{"-addr", "127.0.0.1:0", "-users", usersFile}, args...), pw, io.Discard)
-		pw.CloseWithError(io.EOF)
-		done <- err
+		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-users", usersFile}, args...), pw, io.Discard)
+		pw.Close()
 	}()
 	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("run after cancel: %v", err)
-			}
-		case <-time.After(10 * time.Second):
-			t.Error("run did not return after cancel")
+		if cancel(); <-done != nil {
+			t.Error("run did not return nil after cancel")
 		}
 	})
-	line, err := bufio.NewReader(pr).ReadString('\n')
-	go func() { _, _ = io.Copy(io.Discard, pr) }()
-	const prefix = "standin-resolver listening on http://"
-	if err != nil || !strings.HasPrefix(line, prefix) {
-		t.Fatalf("first line %q (%v), want %q", line, err, prefix+"ADDR")
+	line, _ := bufio.NewReader(pr).ReadString('\n')
+	base, ok := strings.CutPrefix(strings.TrimSpace(line), "standin-resolver listening on ")
+	if !ok {
+		t.Fatalf("first line %q, want the listening line", line)
 	}
-	return "http://" + strings.TrimSpace(strings.TrimPrefix(line, prefix))
+	return base
 }
 
-func resolve(t *testing.T, base, host, auth, cookie string) http.Header {
-	t.Helper()
-	req, _ := http.NewRequest(http.MethodGet, base+"/_resolver/resolve", nil)
-	req.Host = host
-	if auth != "" {
-		req.Header.Set("Authorization", auth)
-	}
-	if cookie != "" {
-		req.Header.Set("Cookie", cookie)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	return resp.Header
-}
-
-func TestServes(t *testing.T) {
-	base := start(t)
-	if got := resolve(t, base, "auth.example.test", "Bearer alice-token", "").Get("X-Authgear-User-Id"); got != "7b0f6c42-1a6e-4d0e-9c53-2c1f0f6f5b1e" {
-		t.Errorf("alice's bearer token on the public host resolved to %q", got)
-	}
-}
-
-func TestOverrides(t *testing.T) {
-	base := start(t, "-public-host", "auth.other.test", "-cookie-prefix", "ag_", "-latency", "30ms")
-	if got := resolve(t, base, "auth.other.test", "Bearer bob-token", "").Get("X-Authgear-User-Id"); got == "" {
-		t.Error("-public-host: bob's token was not accepted on the overriding host")
-	}
-	if got := resolve(t, base, "auth.example.test", "Bearer bob-token", "").Get("X-Authgear-User-Id"); got != "" {
-		t.Error("-public-host: the file's host is still accepted")
-	}
-	start := time.Now()
-	if got := resolve(t, base, "x", "", "ag_session=carol-session").Get("X-Authgear-User-Id"); got == "" {
-		t.Error("-cookie-prefix: ag_session was not read")
-	}
-	if d := time.Since(start); d < 30*time.Millisecond {
-		t.Errorf("-latency 30ms: answered in %v", d)
+// TestFlags resolves through the command started with and without the flags
+// that override the users file, and times the -latency fault.
+func TestFlags(t *testing.T) {
+	plain, overridden := start(t), start(t, "-public-host", "auth.other.test", "-cookie-prefix", "ag_", "-latency", "30ms")
+	for _, tc := range []struct {
+		base, host, auth, cookie string
+		user                     bool
+	}{
+		{plain, stack.PublicHost, "Bearer alice-token", "", true},
+		{plain, "auth.other.test", "Bearer alice-token", "", false},
+		{overridden, "auth.other.test", "Bearer bob-token", "", true},
+		{overridden, stack.PublicHost, "Bearer bob-token", "", false},
+		{overridden, "x", "", "ag_session=carol-session", true},
+		{overridden, "x", "", "session=carol-session", false},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, tc.base+"/_resolver/resolve", nil)
+		req.Host = tc.host
+		req.Header.Set("Authorization", tc.auth)
+		req.Header.Set("Cookie", tc.cookie)
+		began := time.Now()
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.Header.Get("X-Authgear-User-Id"); (got != "") != tc.user {
+			t.Errorf("%+v: user %q", tc, got)
+		}
+		if d := time.Since(began); tc.base == overridden && d < 30*time.Millisecond {
+			t.Errorf("-latency 30ms: answered in %v", d)
+		}
 	}
 }
 
@@ -93,7 +78,7 @@ func TestFlagErrors(t *testing.T) {
 	if err := os.WriteFile(noHost, []byte(`{"users":[]}`), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	cases := []struct {
+	for _, tc := range []struct {
 		args []string
 		want string
 	}{
@@ -104,11 +89,8 @@ func TestFlagErrors(t *testing.T) {
 		{[]string{"-users", usersFile, "-addr", "256.0.0.1:99999"}, "-addr"},
 		{[]string{"-users", usersFile, "extra"}, "unexpected arguments"},
 		{[]string{"-nope"}, "not defined"},
-	}
-	for _, tc := range cases {
-		var stderr bytes.Buffer
-		err := run(context.Background(), tc.args, io.Discard, &stderr)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
+	} {
+		if err := run(context.Background(), tc.args, io.Discard, io.Discard); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("run %q: %v, want an error mentioning %q", tc.args, err, tc.want)
 		}
 	}
