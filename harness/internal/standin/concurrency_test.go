@@ -2,7 +2,6 @@ package standin_test
 
 import (
 	"net/http"
-	"net/http/httptest"
 	"sync"
 	"testing"
 
@@ -15,20 +14,18 @@ import (
 func TestConcurrentUse(t *testing.T) {
 	cfg := loadUsers(t)
 	r := standin.New(cfg)
-	creds := []struct{ auth, cookie, id string }{
-		{"Bearer alice-token", "", aliceID},
-		{"", "app_session=bob-app-session", bobID},
-		{"", "session=carol-session", carolID},
-		{"Bearer anon-token", "", anonID},
+	creds := []struct {
+		header, id, verified string
+	}{
+		{"Authorization: Bearer alice-token", aliceID, "true"},
+		{"Cookie: app_session=bob-app-session", bobID, "false"},
+		{"Cookie: session=carol-session", carolID, "true"},
+		{"Authorization: Bearer anon-token", anonID, "false"},
 	}
-	valid := map[string]string{aliceID: "true", bobID: "false", carolID: "true", anonID: "false"}
-
 	const workers, perWorker = 16, 300
 	stop := make(chan struct{})
-	var mutators sync.WaitGroup
-	mutators.Add(1)
-	go func() {
-		defer mutators.Done()
+	var mutators, wg sync.WaitGroup
+	mutators.Go(func() {
 		for i := 0; ; i++ {
 			select {
 			case <-stop:
@@ -37,39 +34,22 @@ func TestConcurrentUse(t *testing.T) {
 			}
 			r.SetUsers(cfg.Users)
 			r.SetFault(standin.Fault{Mode: []string{standin.ModeNormal, standin.ModeHugeHeader}[i%2]})
-			_ = r.Users()
-			_ = r.LastRequest()
-			_ = r.CurrentFault()
-			ctl := httptest.NewRecorder()
-			r.ServeHTTP(ctl, httptest.NewRequest(http.MethodGet, "/_standin/calls", nil))
+			_, _, _ = r.Users(), r.LastRequest(), r.CurrentFault()
+			serve(r, call{target: standin.ControlPrefix + "calls"})
 		}
-	}()
-
-	var wg sync.WaitGroup
+	})
 	errs := make(chan string, workers)
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := 0; i < perWorker; i++ {
+	for w := range workers {
+		wg.Go(func() {
+			for i := range perWorker {
 				c := creds[(w+i)%len(creds)]
-				req := httptest.NewRequest(http.MethodGet, standin.PathResolve, nil)
-				req.Host = publicHost
-				if c.auth != "" {
-					req.Header.Set("Authorization", c.auth)
-				}
-				if c.cookie != "" {
-					req.Header.Set("Cookie", c.cookie)
-				}
-				rec := httptest.NewRecorder()
-				r.ServeHTTP(rec, req)
-				h := rec.Header()
-				if rec.Code != 200 || h.Get("X-Authgear-User-Id") != c.id || h.Get("X-Authgear-User-Verified") != valid[c.id] {
+				rec := serve(r, call{header: c.header})
+				if h := rec.Header(); rec.Code != 200 || h.Get("X-Authgear-User-Id") != c.id || h.Get("X-Authgear-User-Verified") != c.verified {
 					errs <- "answer for " + c.id + " was " + h.Get("X-Authgear-User-Id")
 					return
 				}
 			}
-		}(w)
+		})
 	}
 	wg.Wait()
 	close(stop)
@@ -93,24 +73,15 @@ func (d *discardWriter) WriteHeader(int)             {}
 
 func BenchmarkResolve(b *testing.B) {
 	r := standin.New(loadUsers(b))
-	cases := []struct{ name, auth, cookie string }{
-		{"bearer", "Bearer alice-token", ""},
-		{"session", "", "theme=dark; session=alice-session"},
-		{"none", "", ""},
-	}
-	for _, c := range cases {
+	for _, c := range []struct{ name, header string }{
+		{"bearer", "Authorization: Bearer alice-token"},
+		{"session", "Cookie: theme=dark; session=alice-session"},
+		{"none", ""},
+	} {
 		b.Run(c.name, func(b *testing.B) {
-			req := httptest.NewRequest(http.MethodGet, standin.PathResolve, nil)
-			req.Host = publicHost
-			if c.auth != "" {
-				req.Header.Set("Authorization", c.auth)
-			}
-			if c.cookie != "" {
-				req.Header.Set("Cookie", c.cookie)
-			}
-			w := &discardWriter{}
+			req, w := call{header: c.header}.request(""), &discardWriter{}
 			b.ReportAllocs()
-			for i := 0; i < b.N; i++ {
+			for b.Loop() {
 				w.h = http.Header{}
 				r.ServeHTTP(w, req)
 			}

@@ -72,7 +72,7 @@ func decodeConfig(data []byte) (Config, error) {
 // cookie.
 func (c Config) Validate() error {
 	if !validHeaderValue(c.PublicHost) || strings.ContainsAny(c.PublicHost, " /") {
-		return fmt.Errorf("publicHost %q: must be a bare host[:port] such as auth.example.test", c.PublicHost)
+		return fmt.Errorf("publicHost %q: must be a bare host[:port] such as auth.example.com", c.PublicHost)
 	}
 	if c.CookiePrefix != "" && !validCookieName(c.CookiePrefix) {
 		return fmt.Errorf("cookiePrefix %q: only cookie-name characters are allowed (letters, digits, - _ .)", c.CookiePrefix)

@@ -9,25 +9,13 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/standin"
 )
 
-func TestLoadConfigRepositoryUsers(t *testing.T) {
-	cfg := loadUsers(t)
-	if cfg.PublicHost != publicHost || cfg.CookiePrefix != "" {
-		t.Errorf("publicHost, cookiePrefix = %q, %q; want %q, \"\"", cfg.PublicHost, cfg.CookiePrefix, publicHost)
-	}
-	ids := map[string]bool{}
-	for _, u := range cfg.Users {
-		ids[u.ID] = true
-	}
-	for _, id := range []string{aliceID, bobID, carolID, anonID} {
-		if !ids[id] {
-			t.Errorf("%s lacks user %s", usersFile, id)
-		}
-	}
-}
-
-func TestLoadConfigErrors(t *testing.T) {
-	cases := []struct {
-		name, json, want string
+// TestLoadConfig loads users files: every error names the file and the
+// problem; a file without publicHost loads (the command's -public-host sets
+// it). testdata/users.json itself is loaded by loadUsers.
+func TestLoadConfig(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name, json, want string // want: in the error; "" for none
 	}{
 		{"not JSON", `{`, "invalid JSON"},
 		{"array instead of object", `[]`, "invalid JSON"},
@@ -41,40 +29,24 @@ func TestLoadConfigErrors(t *testing.T) {
 		{"cookie value with space", `{"users":[{"id":"a","sessions":["a b"]}]}`, "cannot be sent as a cookie"},
 		{"role with comma", `{"users":[{"id":"a","roles":["a,b"]}]}`, "without commas"},
 		{"bad cookie prefix", `{"cookiePrefix":"a b","users":[]}`, "cookiePrefix"},
-		{"public host with path", `{"publicHost":"auth.example.test/x","users":[]}`, "bare host"},
-	}
-	dir := t.TempDir()
-	for _, tc := range cases {
+		{"public host with path", `{"publicHost":"auth.example.com/x","users":[]}`, "bare host"},
+		{"no public host", `{"users":[{"id":"a","bearerTokens":["t"]}]}`, ""},
+	} {
 		t.Run(tc.name, func(t *testing.T) {
-			path := filepath.Join(dir, "users.json")
+			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".json")
 			if err := os.WriteFile(path, []byte(tc.json), 0o600); err != nil {
 				t.Fatal(err)
 			}
-			_, err := standin.LoadConfig(path)
-			if err == nil || !strings.Contains(err.Error(), tc.want) {
-				t.Errorf("LoadConfig error = %v, want one containing %q", err, tc.want)
+			cfg, err := standin.LoadConfig(path)
+			if tc.want == "" && (err != nil || cfg.PublicHost != "" || len(cfg.Users) != 1) {
+				t.Errorf("LoadConfig = %+v, %v; want one user and no public host", cfg, err)
 			}
-			if err != nil && !strings.Contains(err.Error(), path) {
-				t.Errorf("error %q does not name the file", err)
+			if tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || !strings.Contains(err.Error(), path)) {
+				t.Errorf("LoadConfig error = %v, want one naming the file and containing %q", err, tc.want)
 			}
 		})
 	}
-}
-
-func TestLoadConfigMissingFile(t *testing.T) {
-	_, err := standin.LoadConfig(filepath.Join(t.TempDir(), "nope.json"))
-	if err == nil || !strings.Contains(err.Error(), "read users file") {
-		t.Errorf("error = %v, want a read error", err)
-	}
-}
-
-func TestLoadConfigAllowsMissingPublicHost(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "users.json")
-	if err := os.WriteFile(path, []byte(`{"users":[{"id":"a","bearerTokens":["t"]}]}`), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := standin.LoadConfig(path)
-	if err != nil || cfg.PublicHost != "" || len(cfg.Users) != 1 {
-		t.Errorf("LoadConfig = %+v, %v; want one user and no public host", cfg, err)
+	if _, err := standin.LoadConfig(filepath.Join(dir, "nope.json")); err == nil || !strings.Contains(err.Error(), "read users file") {
+		t.Errorf("a missing file: %v, want a read error", err)
 	}
 }

@@ -1,10 +1,7 @@
 package standin_test
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -12,64 +9,62 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/standin"
 )
 
-// control sends a control request and returns status and body.
-func control(t *testing.T, h http.Handler, method, target, body string) (int, string) {
-	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, httptest.NewRequest(method, target, rd))
-	return rec.Code, rec.Body.String()
-}
-
-func resolveWith(h http.Handler, cookie string) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodGet, standin.PathResolve, nil)
-	req.Host = publicHost
-	if cookie != "" {
-		req.Header.Set("Cookie", cookie)
-	}
-	rec := httptest.NewRecorder()
-	h.ServeHTTP(rec, req)
-	return rec
-}
-
-func TestControlCallsAndReset(t *testing.T) {
+// TestControl drives the control endpoints in turn after three resolve
+// requests; they are never counted as calls, nor subject to faults.
+func TestControl(t *testing.T) {
 	r := standin.New(loadUsers(t))
-	for i := 0; i < 3; i++ {
-		resolveWith(r, "")
+	for range 3 {
+		serve(r, call{})
 	}
-	steps := []struct {
-		method, target string
-		status         int
-		body           string
+	const get, post = http.MethodGet, http.MethodPost
+	for _, s := range []struct {
+		method, path, body string
+		status             int
+		want               string // in the answer's body
 	}{
-		{http.MethodGet, "/_standin/calls", 200, `{"calls":3}` + "\n"},
-		{http.MethodGet, "/_standin/calls", 200, `{"calls":3}` + "\n"}, // control requests are not calls
-		{http.MethodPost, "/_standin/calls", 405, ""},
-		{http.MethodGet, "/_standin/reset", 405, ""},
-		{http.MethodPost, "/_standin/reset", 200, `{"calls":0}` + "\n"},
-		{http.MethodGet, "/_standin/calls", 200, `{"calls":0}` + "\n"},
-		{http.MethodGet, "/_standin/nope", 404, ""},
-	}
-	for _, s := range steps {
-		status, body := control(t, r, s.method, s.target, "")
-		if status != s.status || s.body != "" && body != s.body {
-			t.Errorf("%s %s = %d %q, want %d %q", s.method, s.target, status, body, s.status, s.body)
+		{get, "calls", "", 200, `{"calls":3}` + "\n"},
+		{get, "calls", "", 200, `{"calls":3}` + "\n"},
+		{post, "calls", "", 405, ""},
+		{get, "reset", "", 405, ""},
+		{post, "reset", "", 200, `{"calls":0}` + "\n"},
+		{get, "calls", "", 200, `{"calls":0}` + "\n"},
+		{get, "nope", "", 404, ""},
+		{http.MethodPut, "fault", "", 405, ""},
+		{post, "fault?latency=1s&mode=hang", "", 200, ""},
+		{get, "fault", "", 200, `{"latency":"1s","status":0,"mode":"hang"}` + "\n"},
+		{get, "calls", "", 200, `{"calls":0}`},
+		{post, "users", `[{"id":"dave","sessions":["dave-session"],"roles":["ops"]}]`, 200, `{"users":1}` + "\n"},
+		{get, "users", "", 200, `[{"id":"dave","email":"","sessions":["dave-session"]`},
+		{post, "users", `{"users":[]}`, 400, "JSON array"},
+		{post, "users", `[{"id":"x","token":"y"}]`, 400, `unknown field "token"`},
+		{post, "users", `[{"id":"x"},{"id":"x"}]`, 400, "already used"},
+		{post, "fault", "", 200, ""},
+	} {
+		rec := serve(r, call{method: s.method, target: standin.ControlPrefix + s.path, body: s.body})
+		if rec.Code != s.status || !strings.Contains(rec.Body.String(), s.want) {
+			t.Errorf("%s %s = %d %q, want %d %q", s.method, s.path, rec.Code, rec.Body, s.status, s.want)
 		}
 	}
+	if got := r.Users(); len(got) != 1 || got[0].ID != "dave" {
+		t.Errorf("users %+v: want dave alone, rejected POSTs changing nothing", got)
+	}
+	if rec := serve(r, call{header: "Cookie: session=dave-session"}); rec.Header().Get("X-Authgear-User-Roles") != "ops" {
+		t.Errorf("the new user: roles %q, want ops", rec.Header().Get("X-Authgear-User-Roles"))
+	}
+	compareHeaders(t, serve(r, alicesSession).Header(), stale("session"))
 }
 
+// TestControlFault sets faults with POST /_standin/fault; the valid queries
+// are in Fault.String's form.
 func TestControlFault(t *testing.T) {
 	r := standin.New(loadUsers(t))
-	cases := []struct {
+	for _, tc := range []struct {
 		query  string
 		status int
 		want   standin.Fault
 		errSub string
 	}{
-		{"latency=20ms&status=500&mode=hang", 200, standin.Fault{Latency: 20 * time.Millisecond, Status: 500, Mode: standin.ModeHang}, ""},
+		{"latency=20ms&mode=hang&status=500", 200, standin.Fault{Latency: 20 * time.Millisecond, Status: 500, Mode: standin.ModeHang}, ""},
 		{"mode=close", 200, standin.Fault{Mode: standin.ModeClose}, ""},
 		{"mode=reset", 200, standin.Fault{Mode: standin.ModeReset}, ""},
 		{"mode=huge-header", 200, standin.Fault{Mode: standin.ModeHugeHeader}, ""},
@@ -81,72 +76,14 @@ func TestControlFault(t *testing.T) {
 		{"status=99", 400, standin.Fault{}, "200 to 599"},
 		{"mode=explode", 400, standin.Fault{}, "mode"},
 		{"delay=1s", 400, standin.Fault{}, `unknown parameter "delay"`},
-	}
-	for _, tc := range cases {
-		t.Run(tc.query, func(t *testing.T) {
-			r.SetFault(standin.Fault{})
-			status, body := control(t, r, http.MethodPost, "/_standin/fault?"+tc.query, "")
-			if status != tc.status {
-				t.Fatalf("status = %d (%q), want %d", status, body, tc.status)
-			}
-			if tc.errSub != "" && !strings.Contains(body, tc.errSub) {
-				t.Errorf("error body %q does not mention %q", body, tc.errSub)
-			}
-			if got := r.CurrentFault(); got != tc.want {
-				t.Errorf("fault = %+v, want %+v", got, tc.want)
-			}
-		})
-	}
-
-	r.SetFault(standin.Fault{Latency: time.Second, Mode: standin.ModeHang})
-	status, body := control(t, r, http.MethodGet, "/_standin/fault", "")
-	if status != 200 || body != `{"latency":"1s","status":0,"mode":"hang"}`+"\n" {
-		t.Errorf("GET fault = %d %q", status, body)
-	}
-	if status, _ := control(t, r, http.MethodGet, "/_standin/calls", ""); status != 200 {
-		t.Errorf("control endpoint under a hang fault answered %d, want 200 (faults apply to resolve requests only)", status)
-	}
-	if status, _ := control(t, r, http.MethodPut, "/_standin/fault", ""); status != 405 {
-		t.Errorf("PUT fault = %d, want 405", status)
-	}
-}
-
-func TestControlUsers(t *testing.T) {
-	r := standin.New(loadUsers(t))
-	if rec := resolveWith(r, "session=alice-session"); rec.Header().Get("X-Authgear-User-Id") != aliceID {
-		t.Fatalf("alice's session does not resolve before the change")
-	}
-
-	status, body := control(t, r, http.MethodPost, "/_standin/users",
-		`[{"id":"dave","sessions":["dave-session"],"roles":["ops"]}]`)
-	if status != 200 || body != `{"users":1}`+"\n" {
-		t.Fatalf("POST users = %d %q", status, body)
-	}
-	if rec := resolveWith(r, "session=dave-session"); rec.Header().Get("X-Authgear-User-Roles") != "ops" {
-		t.Errorf("new user: roles header %q, want ops", rec.Header().Get("X-Authgear-User-Roles"))
-	}
-	if rec := resolveWith(r, "session=alice-session"); rec.Header().Get("X-Authgear-Session-Valid") != "false" {
-		t.Errorf("replaced user: valid = %q, want false", rec.Header().Get("X-Authgear-Session-Valid"))
-	}
-
-	status, body = control(t, r, http.MethodGet, "/_standin/users", "")
-	var users []standin.User
-	if err := json.Unmarshal([]byte(body), &users); status != 200 || err != nil || len(users) != 1 || users[0].ID != "dave" {
-		t.Errorf("GET users = %d %q (%v)", status, body, err)
-	}
-
-	bad := []struct{ name, body, errSub string }{
-		{"not an array", `{"users":[]}`, "JSON array"},
-		{"unknown field", `[{"id":"x","token":"y"}]`, `unknown field "token"`},
-		{"duplicate id", `[{"id":"x"},{"id":"x"}]`, "already used"},
-	}
-	for _, b := range bad {
-		status, body := control(t, r, http.MethodPost, "/_standin/users", b.body)
-		if status != 400 || !strings.Contains(body, b.errSub) {
-			t.Errorf("%s: POST users = %d %q, want 400 mentioning %q", b.name, status, body, b.errSub)
+	} {
+		r.SetFault(standin.Fault{})
+		rec := serve(r, call{method: http.MethodPost, target: standin.ControlPrefix + "fault?" + tc.query})
+		if rec.Code != tc.status || !strings.Contains(rec.Body.String(), tc.errSub) {
+			t.Errorf("%q: %d %q, want %d mentioning %q", tc.query, rec.Code, rec.Body, tc.status, tc.errSub)
 		}
-	}
-	if got := r.Users(); len(got) != 1 || got[0].ID != "dave" {
-		t.Errorf("a rejected POST changed the users: %+v", got)
+		if got := r.CurrentFault(); got != tc.want || tc.status == 200 && got.String() != tc.query {
+			t.Errorf("%q: fault %+v (%q), want %+v", tc.query, got, got.String(), tc.want)
+		}
 	}
 }

@@ -3,6 +3,7 @@ package standin
 import (
 	"net/http"
 	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -22,10 +23,10 @@ const allowHeader = "GET, HEAD, OPTIONS"
 // Resolver is a stand-in for Authgear's resolve endpoint. It is safe for
 // concurrent use, and its hot path takes no lock.
 type Resolver struct {
-	tab   atomic.Pointer[table]    // current users; replaced whole by SetUsers
-	fault atomic.Pointer[Fault]    // nil when no fault is set
-	last  atomic.Pointer[snapshot] // last resolve request seen
-	calls atomic.Int64             // resolve requests received
+	tab   atomic.Pointer[table]        // current users; replaced whole by SetUsers
+	fault atomic.Pointer[Fault]        // nil when no fault is set
+	last  atomic.Pointer[http.Request] // last resolve request seen, cloned
+	calls atomic.Int64                 // resolve requests received
 
 	setMu sync.Mutex // serialises SetUsers so concurrent writers do not lose updates
 
@@ -150,20 +151,13 @@ func (r *Resolver) Close() {
 func cloneConfig(cfg Config) Config {
 	users := make([]User, len(cfg.Users))
 	for i, u := range cfg.Users {
-		u.Sessions = cloneStrings(u.Sessions)
-		u.AppSessions = cloneStrings(u.AppSessions)
-		u.AppAccessTokens = cloneStrings(u.AppAccessTokens)
-		u.BearerTokens = cloneStrings(u.BearerTokens)
-		u.Roles = cloneStrings(u.Roles)
+		u.Sessions = slices.Clone(u.Sessions)
+		u.AppSessions = slices.Clone(u.AppSessions)
+		u.AppAccessTokens = slices.Clone(u.AppAccessTokens)
+		u.BearerTokens = slices.Clone(u.BearerTokens)
+		u.Roles = slices.Clone(u.Roles)
 		users[i] = u
 	}
 	cfg.Users = users
 	return cfg
-}
-
-func cloneStrings(s []string) []string {
-	if s == nil {
-		return nil
-	}
-	return append([]string(nil), s...)
 }
