@@ -24,7 +24,7 @@ import (
 )
 
 // PluginConf is Traefik's dynamic.PluginConf: one plugin's options.
-type PluginConf map[string]interface{}
+type PluginConf map[string]any
 
 // Dynamic mirrors the part of Traefik's dynamic configuration the examples
 // use (pkg/config/dynamic), field names as Traefik's, so that paerser
@@ -136,7 +136,7 @@ func DecodeFlags(args []string) (*Static, error) {
 
 // DecodeFile decodes a Traefik configuration file (static or dynamic) as
 // Traefik does.
-func DecodeFile(path string, element interface{}) error {
+func DecodeFile(path string, element any) error {
 	return file.Decode(path, element)
 }
 
@@ -167,7 +167,7 @@ func Decode(options PluginConf) (*authgear.Config, error) {
 	if err != nil {
 		return nil, err
 	}
-	return cfg, dec.Decode(map[string]interface{}(options))
+	return cfg, dec.Decode(map[string]any(options))
 }
 
 // Ready returns the options with what only a deployment has (a secret
@@ -223,11 +223,8 @@ func All() (map[string]PluginConf, error) {
 		return nil, err
 	}
 	for _, doc := range docs {
-		meta, _ := doc["metadata"].(map[string]interface{})
-		spec, _ := doc["spec"].(map[string]interface{})
-		plugin, _ := spec["plugin"].(map[string]interface{})
-		if opts, ok := plugin[harness.PluginName].(map[string]interface{}); ok {
-			out["kubernetes/"+fmt.Sprint(meta["name"])] = opts
+		if opts, ok := dig(doc, "spec", "plugin", harness.PluginName).(map[string]any); ok {
+			out["kubernetes/"+fmt.Sprint(dig(doc, "metadata", "name"))] = opts
 		}
 	}
 	return out, nil

@@ -9,25 +9,6 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
 )
 
-// loads fails unless every middleware's options load in the plugin as
-// Traefik would load them; it returns the Config of the named one.
-func loads(t *testing.T, where string, mws map[string]PluginConf, name string) PluginConf {
-	t.Helper()
-	if len(mws) == 0 {
-		t.Fatalf("%s: no authgear middleware", where)
-	}
-	for n, opts := range mws {
-		if _, err := Load(ready(t, opts), "examples-"+where+"-"+n); err != nil {
-			t.Errorf("%s: middleware %s does not load: %v", where, n, err)
-		}
-	}
-	opts, ok := mws[name]
-	if !ok {
-		t.Fatalf("%s: no middleware %q", where, name)
-	}
-	return opts
-}
-
 // ready is Ready with a secret file in the test's temporary folder.
 func ready(t *testing.T, opts PluginConf) PluginConf {
 	t.Helper()
@@ -38,39 +19,53 @@ func ready(t *testing.T, opts PluginConf) PluginConf {
 	return out
 }
 
+// TestExamplesLoad: every authgear middleware of the examples (Docker
+// labels, the file provider, the Kubernetes Middleware) loads in the plugin
+// as Traefik would load it; the labels decode to the policy they say.
+func TestExamplesLoad(t *testing.T) {
+	all, err := All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"docker/auth", "static/auth", "kubernetes/authgear"} {
+		if all[name] == nil {
+			t.Errorf("no middleware %s", name)
+		}
+	}
+	for name, opts := range all {
+		if _, err := Load(ready(t, opts), "examples-"+name); err != nil {
+			t.Errorf("%s does not load: %v", name, err)
+		}
+	}
+	cfg, err := Decode(ready(t, all["docker/auth"]))
+	if err != nil || strings.Join(cfg.AllowedRoles, "|") != "admin|editor" || !cfg.RequireSession {
+		t.Errorf("the labels decoded to %+v, %v", cfg, err)
+	}
+}
+
 func TestDockerComposeExample(t *testing.T) {
 	c, err := LoadCompose()
 	if err != nil {
 		t.Fatal(err)
 	}
-	traefik, whoami := c.Services["traefik"], c.Services["whoami"]
-	if !strings.HasPrefix(traefik.Image, "traefik:v3.6") {
-		t.Errorf("traefik image %q, want the Traefik version the tests run", traefik.Image)
+	if img := c.Services["traefik"].Image; !strings.HasPrefix(img, "traefik:v3.6") {
+		t.Errorf("traefik image %q, want the Traefik version the tests run", img)
 	}
-	static, err := DecodeFlags(traefik.Command)
-	if err != nil {
-		t.Fatalf("the traefik command's flags: %v", err)
+	static, err := DecodeFlags(c.Services["traefik"].Command)
+	if err != nil || static.Experimental == nil || static.Experimental.LocalPlugins[harness.PluginName].ModuleName != harness.PluginModule {
+		t.Errorf("the traefik command does not load the plugin from localPlugins as %q (%v)", harness.PluginName, err)
 	}
-	if static.Experimental == nil || static.Experimental.LocalPlugins[harness.PluginName].ModuleName != harness.PluginModule {
-		t.Fatalf("the command does not load the plugin from localPlugins as %q", harness.PluginName)
-	}
-	d, err := DecodeLabels(whoami.Labels)
+	d, err := DecodeLabels(c.Services["whoami"].Labels)
 	if err != nil {
 		t.Fatalf("the backend's labels: %v", err)
 	}
-	opts := loads(t, "docker", d.Middlewares(), "auth")
-	cfg, err := Decode(ready(t, opts))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if strings.Join(cfg.AllowedRoles, "|") != "admin|editor" || !cfg.RequireSession {
-		t.Errorf("labels decoded to allowedRoles %q requireSession %v", cfg.AllowedRoles, cfg.RequireSession)
-	}
-	if r := d.HTTP.Routers["api"]; r == nil || len(r.Middlewares) != 1 || r.Middlewares[0] != "auth" {
+	if r := d.HTTP.Routers["api"]; r == nil || strings.Join(r.Middlewares, ",") != "auth" {
 		t.Errorf("the router does not use the middleware: %+v", r)
 	}
 }
 
+// TestStaticExamples: traefik.yml and traefik-cli.txt declare the same plugin
+// and the file provider's folder.
 func TestStaticExamples(t *testing.T) {
 	dir, err := Dir()
 	if err != nil {
@@ -89,8 +84,7 @@ func TestStaticExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	for what, s := range map[string]*Static{"traefik.yml": fromFile, "traefik-cli.txt": fromFlags} {
-		p := s.Experimental.Plugins[harness.PluginName]
-		if p.ModuleName != harness.PluginModule || p.Version == "" {
+		if p := s.Experimental.Plugins[harness.PluginName]; p.ModuleName != harness.PluginModule || p.Version == "" {
 			t.Errorf("%s: plugin %q is %+v", what, harness.PluginName, p)
 		}
 		if s.Providers == nil || s.Providers.File == nil || s.Providers.File.Directory != "/etc/traefik/dynamic" {
@@ -100,13 +94,10 @@ func TestStaticExamples(t *testing.T) {
 	if fromFile.Experimental.Plugins[harness.PluginName] != fromFlags.Experimental.Plugins[harness.PluginName] {
 		t.Errorf("the file and the flags differ: %+v, %+v", fromFile.Experimental.Plugins, fromFlags.Experimental.Plugins)
 	}
-	dynamic := &Dynamic{}
-	if err := DecodeFile(filepath.Join(dir, "static", "dynamic.yml"), dynamic); err != nil {
-		t.Fatal(err)
-	}
-	loads(t, "static", dynamic.Middlewares(), "auth")
 }
 
+// TestKubernetesExamples checks the manifests against Traefik's CRD schemas,
+// the IngressRoute's middleware, the Helm values and the webhook Secret.
 func TestKubernetesExamples(t *testing.T) {
 	dir, err := Dir()
 	if err != nil {
@@ -116,65 +107,48 @@ func TestKubernetesExamples(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var middlewareNames []string
-	var routes []map[string]interface{}
-	for _, file := range []string{"middleware.yaml", "ingressroute.yaml"} {
+	load := func(file string) []map[string]any {
 		docs, err := LoadManifests(filepath.Join(dir, "kubernetes", file))
-		if err != nil {
-			t.Fatal(err)
+		if err != nil || len(docs) == 0 {
+			t.Fatalf("%s: %v", file, err)
 		}
-		for _, d := range docs {
-			kind, _ := d["kind"].(string)
-			schema := schemas[kind]
-			if schema == nil || d["apiVersion"] != "traefik.io/v1alpha1" {
-				t.Fatalf("%s: %v %v is not a kind of Traefik's CRDs", file, d["apiVersion"], kind)
-			}
-			for _, e := range Validate(kind, d, schema) {
-				t.Errorf("%s: %s", file, e)
-			}
-			spec, _ := d["spec"].(map[string]interface{})
-			switch kind {
-			case "Middleware":
-				meta, _ := d["metadata"].(map[string]interface{})
-				middlewareNames = append(middlewareNames, meta["name"].(string))
-				plugin, _ := spec["plugin"].(map[string]interface{})
-				opts, _ := plugin[harness.PluginName].(map[string]interface{})
-				loads(t, "kubernetes", map[string]PluginConf{meta["name"].(string): opts}, meta["name"].(string))
-			case "IngressRoute":
-				rs, _ := spec["routes"].([]interface{})
-				for _, r := range rs {
-					routes = append(routes, r.(map[string]interface{}))
-				}
+		return docs
+	}
+	docs := append(load("middleware.yaml"), load("ingressroute.yaml")...)
+	middlewares, used := map[any]bool{}, map[any]bool{}
+	for _, d := range docs {
+		kind, _ := d["kind"].(string)
+		if schemas[kind] == nil || d["apiVersion"] != "traefik.io/v1alpha1" {
+			t.Fatalf("%v %v is not a kind of Traefik's CRDs", d["apiVersion"], kind)
+		}
+		for _, e := range Validate(kind, d, schemas[kind]) {
+			t.Error(e)
+		}
+		if kind == "Middleware" {
+			middlewares[dig(d, "metadata", "name")] = true
+		}
+		routes, _ := dig(d, "spec", "routes").([]any)
+		for _, r := range routes {
+			mws, _ := dig(r, "middlewares").([]any)
+			for _, m := range mws {
+				used[dig(m, "name")] = true
 			}
 		}
 	}
-	for _, r := range routes {
-		mws, _ := r["middlewares"].([]interface{})
-		for _, m := range mws {
-			name := m.(map[string]interface{})["name"]
-			if len(middlewareNames) == 0 || name != middlewareNames[0] {
-				t.Errorf("the IngressRoute uses middleware %v, not the example's %v", name, middlewareNames)
-			}
+	for name := range used {
+		if !middlewares[name] {
+			t.Errorf("the IngressRoute uses middleware %v, not the example's %v", name, middlewares)
 		}
 	}
-
-	values, err := LoadManifests(filepath.Join(dir, "kubernetes", "values.yaml"))
-	if err != nil || len(values) != 1 {
-		t.Fatalf("values.yaml: %v", err)
+	if len(used) == 0 {
+		t.Error("the IngressRoute uses no middleware")
 	}
-	exp, _ := values[0]["experimental"].(map[string]interface{})
-	plugins, _ := exp["plugins"].(map[string]interface{})
-	p, _ := plugins[harness.PluginName].(map[string]interface{})
-	if p["moduleName"] != harness.PluginModule || p["version"] == nil {
+	values := load("values.yaml")
+	if p := dig(values[0], "experimental", "plugins", harness.PluginName); dig(p, "moduleName") != harness.PluginModule || dig(p, "version") == nil {
 		t.Errorf("values.yaml: experimental.plugins.%s is %v", harness.PluginName, p)
 	}
-	secrets, err := LoadManifests(filepath.Join(dir, "kubernetes", "secret.yaml"))
-	if err != nil || len(secrets) != 1 || secrets[0]["kind"] != "Secret" {
-		t.Fatalf("secret.yaml: %v %v", err, secrets)
-	}
-	meta, _ := secrets[0]["metadata"].(map[string]interface{})
-	data, _ := secrets[0]["stringData"].(map[string]interface{})
-	if meta["name"] != "authgear-webhook" || data["secret"] == nil {
+	secret := load("secret.yaml")[0]
+	if secret["kind"] != "Secret" || dig(secret, "metadata", "name") != "authgear-webhook" || dig(secret, "stringData", "secret") == nil {
 		t.Errorf("secret.yaml does not hold the key the Middleware's urn:k8s:secret:authgear-webhook:secret names")
 	}
 }

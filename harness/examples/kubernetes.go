@@ -6,10 +6,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"sort"
+	"slices"
 
 	"gopkg.in/yaml.v3"
 )
@@ -22,15 +23,15 @@ const traefikVersion = "v3.6.12"
 const crdFile = "docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml"
 
 // LoadManifests reads every document of a Kubernetes YAML file.
-func LoadManifests(path string) ([]map[string]interface{}, error) {
+func LoadManifests(path string) ([]map[string]any, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, err
 	}
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var docs []map[string]interface{}
+	var docs []map[string]any
 	for {
-		var doc map[string]interface{}
+		var doc map[string]any
 		err := dec.Decode(&doc)
 		if errors.Is(err, io.EOF) {
 			return docs, nil
@@ -47,7 +48,7 @@ func LoadManifests(path string) ([]map[string]interface{}, error) {
 // CRDSchemas returns the openAPIV3Schema of each kind Traefik's CRDs define
 // (Traefik's module source comes from the Go module proxy, as for the
 // Traefik build).
-func CRDSchemas() (map[string]map[string]interface{}, error) {
+func CRDSchemas() (map[string]map[string]any, error) {
 	cmd := exec.Command("go", "mod", "download", "-json", "github.com/traefik/traefik/v3@"+traefikVersion)
 	cmd.Dir = os.TempDir() // outside any module
 	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GO111MODULE=on")
@@ -63,50 +64,46 @@ func CRDSchemas() (map[string]map[string]interface{}, error) {
 	if err != nil {
 		return nil, err
 	}
-	schemas := map[string]map[string]interface{}{}
+	schemas := map[string]map[string]any{}
 	for _, d := range docs {
-		spec, _ := d["spec"].(map[string]interface{})
-		names, _ := spec["names"].(map[string]interface{})
-		versions, _ := spec["versions"].([]interface{})
-		kind, _ := names["kind"].(string)
+		versions, _ := dig(d, "spec", "versions").([]any)
 		for _, v := range versions {
-			vm, _ := v.(map[string]interface{})
-			if vm["name"] != "v1alpha1" {
-				continue
-			}
-			schema, _ := vm["schema"].(map[string]interface{})
-			if s, ok := schema["openAPIV3Schema"].(map[string]interface{}); ok {
-				schemas[kind] = s
+			if s, ok := dig(v, "schema", "openAPIV3Schema").(map[string]any); ok && dig(v, "name") == "v1alpha1" {
+				schemas[fmt.Sprint(dig(d, "spec", "names", "kind"))] = s
 			}
 		}
 	}
 	return schemas, nil
 }
 
+// dig is v's value at the path of map keys; nil where there is none.
+func dig(v any, path ...string) any {
+	for _, k := range path {
+		m, _ := v.(map[string]any)
+		v = m[k]
+	}
+	return v
+}
+
 // Validate checks value against an OpenAPI v3 schema as the API server's
 // structural checks do for the parts the examples use: types, known
 // properties (unless unknown fields are preserved), required properties,
 // array items. It returns every mismatch with its path.
-func Validate(path string, value interface{}, schema map[string]interface{}) []string {
+func Validate(path string, value any, schema map[string]any) []string {
 	var errs []string
 	if schema["x-kubernetes-preserve-unknown-fields"] == true && schema["properties"] == nil {
 		return nil
 	}
 	switch schema["type"] {
 	case "object":
-		obj, ok := value.(map[string]interface{})
+		obj, ok := value.(map[string]any)
 		if !ok {
 			return []string{fmt.Sprintf("%s: want an object, got %T", path, value)}
 		}
-		props, _ := schema["properties"].(map[string]interface{})
-		extra, _ := schema["additionalProperties"].(map[string]interface{})
-		keys := make([]string, 0, len(obj))
-		for k := range obj {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
-		for _, k := range keys {
-			if sub, ok := props[k].(map[string]interface{}); ok {
+		props, _ := schema["properties"].(map[string]any)
+		extra, _ := schema["additionalProperties"].(map[string]any)
+		for _, k := range slices.Sorted(maps.Keys(obj)) {
+			if sub, ok := props[k].(map[string]any); ok {
 				errs = append(errs, Validate(path+"."+k, obj[k], sub)...)
 			} else if extra != nil {
 				errs = append(errs, Validate(path+"."+k, obj[k], extra)...)
@@ -116,32 +113,24 @@ func Validate(path string, value interface{}, schema map[string]interface{}) []s
 				errs = append(errs, fmt.Sprintf("%s: unknown field %q", path, k))
 			}
 		}
-		req, _ := schema["required"].([]interface{})
+		req, _ := schema["required"].([]any)
 		for _, r := range req {
 			if _, ok := obj[r.(string)]; !ok {
 				errs = append(errs, fmt.Sprintf("%s: missing required field %q", path, r))
 			}
 		}
 	case "array":
-		arr, ok := value.([]interface{})
+		arr, ok := value.([]any)
 		if !ok {
 			return []string{fmt.Sprintf("%s: want an array, got %T", path, value)}
 		}
-		items, _ := schema["items"].(map[string]interface{})
+		items, _ := schema["items"].(map[string]any)
 		for i, v := range arr {
 			errs = append(errs, Validate(fmt.Sprintf("%s[%d]", path, i), v, items)...)
 		}
-	case "string":
-		if _, ok := value.(string); !ok {
-			errs = append(errs, fmt.Sprintf("%s: want a string, got %T", path, value))
-		}
-	case "boolean":
-		if _, ok := value.(bool); !ok {
-			errs = append(errs, fmt.Sprintf("%s: want a boolean, got %T", path, value))
-		}
-	case "integer":
-		if _, ok := value.(int); !ok {
-			errs = append(errs, fmt.Sprintf("%s: want an integer, got %T", path, value))
+	case "string", "boolean", "integer":
+		if got := map[string]string{"string": "string", "bool": "boolean", "int": "integer"}[fmt.Sprintf("%T", value)]; got != schema["type"] {
+			errs = append(errs, fmt.Sprintf("%s: want a %s, got %T", path, schema["type"], value))
 		}
 	}
 	return errs

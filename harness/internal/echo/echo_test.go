@@ -20,15 +20,11 @@ func TestEchoJSON(t *testing.T) {
 	req.Header.Add("X-Multi", "b")
 	rec := httptest.NewRecorder()
 	echo.Handler().ServeHTTP(rec, req)
-
-	if rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" {
-		t.Fatalf("answer %d %q, want 200 application/json", rec.Code, rec.Header().Get("Content-Type"))
-	}
 	var got echo.Request
-	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil {
-		t.Fatalf("body is not JSON: %v\n%s", err, rec.Body)
+	if err := json.Unmarshal(rec.Body.Bytes(), &got); err != nil || rec.Code != 200 || rec.Header().Get("Content-Type") != "application/json" {
+		t.Fatalf("answer %d %q %s (%v), want 200 application/json", rec.Code, rec.Header().Get("Content-Type"), rec.Body, err)
 	}
-	checks := []struct{ name, got, want string }{
+	for _, c := range []struct{ name, got, want string }{
 		{"method", got.Method, http.MethodPost},
 		{"path", got.Path, "/api/items"},
 		{"query", got.Query, "x=1"},
@@ -38,41 +34,41 @@ func TestEchoJSON(t *testing.T) {
 		{"user id header", strings.Join(got.Headers["X-Authgear-User-Id"], ","), "u1"},
 		{"repeated header", strings.Join(got.Headers["X-Multi"], ","), "a,b"},
 		{"X-Echo-Authgear", rec.Header().Get("X-Echo-Authgear"), "session-valid=true;user-id=u1;user-roles=admin,editor"},
-	}
-	for _, c := range checks {
+	} {
 		if c.got != c.want {
 			t.Errorf("%s = %q, want %q", c.name, c.got, c.want)
 		}
 	}
 }
 
-func TestEchoWithoutIdentity(t *testing.T) {
-	rec := httptest.NewRecorder()
-	echo.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/", nil))
-	if v, ok := rec.Header()["X-Echo-Authgear"]; ok {
-		t.Errorf("X-Echo-Authgear = %q without any x-authgear header, want it absent", v)
-	}
-}
-
-func TestSmall(t *testing.T) {
-	for _, target := range []string{"/small", "/anything?small=1", "/x?a=b&small=1"} {
+// TestPaths sends plain GETs without identity headers: the small answer,
+// the JSON echo without X-Echo-Authgear, a refused WebSocket upgrade.
+func TestPaths(t *testing.T) {
+	for _, tc := range []struct{ target, answer string }{
+		{"/small", "small"},
+		{"/anything?small=1", "small"},
+		{"/x?a=b&small=1", "small"},
+		{"/x?small=10", "json"},
+		{"/x?notsmall=1", "json"},
+		{"/", "json"},
+		{echo.PathWebSocket, "refusal"},
+	} {
 		rec := httptest.NewRecorder()
-		echo.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
-		if rec.Code != 200 || rec.Body.String() != "ok" {
-			t.Errorf("%s: %d %q, want 200 \"ok\"", target, rec.Code, rec.Body)
-		}
-	}
-	for _, target := range []string{"/x?small=10", "/x?notsmall=1"} {
-		rec := httptest.NewRecorder()
-		echo.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, target, nil))
-		if rec.Header().Get("Content-Type") != "application/json" {
-			t.Errorf("%s: got the small answer, want the JSON echo", target)
+		echo.Handler().ServeHTTP(rec, httptest.NewRequest(http.MethodGet, tc.target, nil))
+		_, summary := rec.Header()["X-Echo-Authgear"]
+		ok := map[string]bool{
+			"small":   rec.Code == 200 && rec.Body.String() == "ok",
+			"json":    rec.Code == 200 && rec.Header().Get("Content-Type") == "application/json" && !summary,
+			"refusal": rec.Code >= 400,
+		}[tc.answer]
+		if !ok {
+			t.Errorf("%s: %d %v %q, want the %s answer", tc.target, rec.Code, rec.Header(), rec.Body, tc.answer)
 		}
 	}
 }
 
 func TestAuthgearSummary(t *testing.T) {
-	cases := []struct {
+	for _, tc := range []struct {
 		name string
 		h    http.Header
 		want string
@@ -81,8 +77,7 @@ func TestAuthgearSummary(t *testing.T) {
 		{"sorted, prefix stripped", http.Header{"X-Authgear-User-Id": {"u"}, "X-Authgear-Session-Amr": {""}}, "session-amr=;user-id=u"},
 		{"non-canonical key", http.Header{"x-authgear-user-id": {"u"}}, "user-id=u"},
 		{"prefix alone is not a header", http.Header{"X-Authgear-": {"u"}}, ""},
-	}
-	for _, tc := range cases {
+	} {
 		if got := echo.AuthgearSummary(tc.h); got != tc.want {
 			t.Errorf("%s: AuthgearSummary = %q, want %q", tc.name, got, tc.want)
 		}
@@ -93,7 +88,7 @@ func BenchmarkSmall(b *testing.B) {
 	h := echo.Handler()
 	req := httptest.NewRequest(http.MethodGet, "/small", nil)
 	b.ReportAllocs()
-	for i := 0; i < b.N; i++ {
+	for b.Loop() {
 		h.ServeHTTP(httptest.NewRecorder(), req)
 	}
 }

@@ -41,16 +41,3 @@ func TestWebSocketEchoesAndReportsTheIdentity(t *testing.T) {
 		t.Errorf("close handshake: %v", err)
 	}
 }
-
-func TestWebSocketRefusesAPlainRequest(t *testing.T) {
-	srv := httptest.NewServer(echo.Handler())
-	defer srv.Close()
-	resp, err := http.Get(srv.URL + echo.PathWebSocket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode < 400 {
-		t.Errorf("a plain GET of %s: %d, want a refusal", echo.PathWebSocket, resp.StatusCode)
-	}
-}
