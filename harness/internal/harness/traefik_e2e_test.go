@@ -1,77 +1,65 @@
 //go:build e2e
 
-package harness
+package harness_test
 
 import (
 	"context"
-	"io"
+	"encoding/json"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/echo"
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 )
 
-// TestStartHelloPlugin runs a real Traefik with the harness's own test plugin
-// (testdata/hello): start, route readiness, reload, RSS and stop.
-func TestStartHelloPlugin(t *testing.T) {
-	backend := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		w.Write([]byte(r.Header.Get("X-Hello")))
-	}))
-	defer backend.Close()
+// hello is the harness's own test plugin (testdata/hello) as a middleware
+// on every path.
+func hello(greeting string) ([]stack.Middleware, []stack.Route) {
+	body := map[string]any{"plugin": map[string]any{"authgear": map[string]any{"greeting": greeting}}}
+	return []stack.Middleware{{Name: "hello", Body: body}}, []stack.Route{{Middlewares: []string{"hello"}}}
+}
 
-	dynamic := func(greeting string) string {
-		return `http:
-  routers:
-    hello:
-      rule: PathPrefix(` + "`/`" + `)
-      middlewares: [hello]
-      service: backend
-  middlewares:
-    hello:
-      plugin:
-        authgear:
-          greeting: ` + greeting + `
-  services:
-    backend:
-      loadBalancer:
-        servers:
-          - url: ` + backend.URL + "\n"
-	}
-	tr, err := Start(context.Background(), Options{
-		Dynamic:      dynamic("first"),
-		PluginSource: filepath.Join("testdata", "hello"),
-	})
+// TestStartHelloPlugin runs a real Traefik with the test plugin: start,
+// route readiness, reload, RSS and stop.
+func TestStartHelloPlugin(t *testing.T) {
+	mws, routes := hello("first")
+	s, err := stack.Start(context.Background(), stack.Options{Middlewares: mws, Routes: routes,
+		Traefik: harness.Options{PluginSource: filepath.Join("testdata", "hello")}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer tr.Stop()
-	if err := tr.WaitRoute("/", 30*time.Second); err != nil {
-		t.Fatal(err)
+	defer s.Stop()
+	greeting := func() string {
+		resp, err := http.Get(s.URL("/"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var r echo.Request
+		json.NewDecoder(resp.Body).Decode(&r)
+		return http.Header(r.Headers).Get("X-Hello")
 	}
-	if got := get(t, tr.URL+"/"); got != "first" {
+	if got := greeting(); got != "first" {
 		t.Fatalf("backend saw X-Hello %q, want first", got)
 	}
-
-	if err := tr.WriteDynamic(dynamic("second")); err != nil {
+	if err := s.Reload(hello("second")); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for get(t, tr.URL+"/") != "second" {
+	for deadline := time.Now().Add(10 * time.Second); greeting() != "second"; time.Sleep(50 * time.Millisecond) {
 		if time.Now().After(deadline) {
-			t.Fatalf("reload not applied within 10 s\n%s", tr.Logs())
+			t.Fatalf("reload not applied within 10 s\n%s", s.Traefik.Logs())
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
-
-	if rss, err := tr.RSS(); err != nil || rss < 1<<20 {
+	if rss, err := s.Traefik.RSS(); err != nil || rss < 1<<20 {
 		t.Errorf("RSS() = %d, %v", rss, err)
 	}
-	dir := tr.Dir
-	start := time.Now()
-	if err := tr.Stop(); err != nil {
+	dir, start := s.Traefik.Dir, time.Now()
+	if err := s.Traefik.Stop(); err != nil {
 		t.Errorf("Stop: %v", err)
 	}
 	if d := time.Since(start); d > 4*time.Second {
@@ -83,50 +71,20 @@ func TestStartHelloPlugin(t *testing.T) {
 }
 
 // TestStartReportsLoadFailure checks that a plugin that fails to load makes
-// WaitRoute fail with Traefik's output rather than hang or pass.
+// the wait for its route fail with Traefik's output rather than hang or pass.
 func TestStartReportsLoadFailure(t *testing.T) {
 	src := t.TempDir()
-	if err := CopyPlugin(filepath.Join("testdata", "hello"), src); err != nil {
+	if err := harness.CopyPlugin(filepath.Join("testdata", "hello"), src); err != nil {
 		t.Fatal(err)
 	}
 	broken := []byte("package hello\n\n// min is not a builtin in Yaegi v0.16.1: the plugin fails to load.\nvar smallest = min(1, 2)\n")
 	if err := os.WriteFile(filepath.Join(src, "broken.go"), broken, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	tr, err := Start(context.Background(), Options{
-		Dynamic: `http:
-  routers:
-    hello:
-      rule: PathPrefix(` + "`/`" + `)
-      middlewares: [hello]
-      service: noop@internal
-  middlewares:
-    hello:
-      plugin:
-        authgear: {}
-`,
-		PluginSource: src,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer tr.Stop()
-	err = tr.WaitRoute("/", 3*time.Second)
+	mws, routes := hello("")
+	_, err := stack.Start(context.Background(), stack.Options{Middlewares: mws, Routes: routes,
+		Traefik: harness.Options{PluginSource: src}, Wait: 3 * time.Second})
 	if err == nil || !strings.Contains(err.Error(), "Plugins are disabled") {
-		t.Errorf("WaitRoute with a broken plugin: %v", err)
+		t.Errorf("a broken plugin: %v", err)
 	}
-}
-
-func get(t *testing.T, url string) string {
-	t.Helper()
-	resp, err := http.Get(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return string(body)
 }
