@@ -16,11 +16,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/standin"
 )
 
 const (
-	publicHost    = "auth.example.test"
 	webhookPath   = "/_authgear/webhook"
 	webhookSecret = "interpreted-secret"
 	users         = 24
@@ -62,10 +62,10 @@ func TestInterpretedPluginUnderConcurrency(t *testing.T) {
 
 func underConcurrency(t *testing.T, staleWhileRevalidate string) {
 	var us []standin.User
-	for i := 0; i < users; i++ {
+	for i := range users {
 		us = append(us, standin.User{ID: idOf(i), BearerTokens: []string{tokenOf(i)}, Verified: true, AMR: "pwd"})
 	}
-	resolver := standin.New(standin.Config{PublicHost: publicHost, Users: us})
+	resolver := standin.New(standin.Config{PublicHost: stack.PublicHost, Users: us})
 	resolver.SetFault(standin.Fault{Latency: 3 * time.Millisecond}) // long enough for misses to wait
 	srv := httptest.NewServer(resolver)
 	t.Cleanup(srv.Close)
@@ -74,9 +74,9 @@ func underConcurrency(t *testing.T, staleWhileRevalidate string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h, err := plugin.New(http.HandlerFunc(checkIdentity), "interpreted-"+staleWhileRevalidate+"@file", map[string]interface{}{
+	h, err := plugin.New(http.HandlerFunc(checkIdentity), "interpreted-"+staleWhileRevalidate+"@file", map[string]any{
 		"ResolverURL":          srv.URL + "/_resolver/resolve",
-		"ResolverHost":         "https://" + publicHost,
+		"ResolverHost":         "https://" + stack.PublicHost,
 		"CacheTTL":             "0.02", // entries expire while the load runs: misses all along
 		"StaleWhileRevalidate": staleWhileRevalidate,
 		"RequireSession":       true,
@@ -97,25 +97,18 @@ func underConcurrency(t *testing.T, staleWhileRevalidate string) {
 	// the race detector reports that first computation when it happens in
 	// two goroutines at once. It is the interpreter's, and writes the same
 	// value twice; so every path runs once, alone, before the load.
-	wg.Add(2)
-	drive(h, -1, deadline, failures, &wg)
-	evict(h, deadline, failures, &wg)
-	for c := 0; c < clients; c++ {
-		wg.Add(1)
-		go drive(h, int64(c), deadline, failures, &wg)
+	drive(h, -1, deadline, failures)
+	evict(h, deadline, failures)
+	for c := range clients {
+		wg.Go(func() { drive(h, int64(c), deadline, failures) })
 	}
-	wg.Add(1)
-	go evict(h, deadline, failures, &wg)
+	wg.Go(func() { evict(h, deadline, failures) })
 	wg.Wait()
 	close(failures)
-	n := 0
-	for f := range failures {
-		if n < 10 {
-			t.Error(f)
+	if n := len(failures); n > 0 {
+		for range min(n, 10) {
+			t.Error(<-failures)
 		}
-		n++
-	}
-	if n > 0 {
 		t.Fatalf("%d requests went wrong under the interpreter", n)
 	}
 	if calls := resolver.Calls(); calls == 0 || calls >= clients*perClient {
@@ -125,8 +118,7 @@ func underConcurrency(t *testing.T, staleWhileRevalidate string) {
 
 // drive sends one client's requests: a random user's token each time, now
 // and then none, now and then with a client that gives up at once.
-func drive(h http.Handler, seed int64, deadline time.Time, failures chan<- string, wg *sync.WaitGroup) {
-	defer wg.Done()
+func drive(h http.Handler, seed int64, deadline time.Time, failures chan<- string) {
 	rnd := rand.New(rand.NewSource(seed))
 	for i := 0; i < perClient && time.Now().Before(deadline); i++ {
 		u := rnd.Intn(users + 1) // users: no credential
@@ -159,8 +151,7 @@ func drive(h http.Handler, seed int64, deadline time.Time, failures chan<- strin
 }
 
 // evict posts signed user.disabled deliveries for random users meanwhile.
-func evict(h http.Handler, deadline time.Time, failures chan<- string, wg *sync.WaitGroup) {
-	defer wg.Done()
+func evict(h http.Handler, deadline time.Time, failures chan<- string) {
 	rnd := rand.New(rand.NewSource(-1))
 	for i := 0; i < 200 && time.Now().Before(deadline); i++ {
 		body := fmt.Sprintf(`{"type":"user.disabled","context":{"user_id":%q}}`, idOf(rnd.Intn(users)))

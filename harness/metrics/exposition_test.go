@@ -13,18 +13,19 @@ import (
 	"github.com/prometheus/common/model"
 
 	authgear "github.com/traefik-authgear/traefik-authgear"
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/standin"
 )
 
 func TestExpositionParsesAsPrometheusText(t *testing.T) {
-	resolver := standin.New(standin.Config{PublicHost: "auth.example.test", Users: []standin.User{
+	resolver := standin.New(standin.Config{PublicHost: stack.PublicHost, Users: []standin.User{
 		{ID: "u1", BearerTokens: []string{"t1"}, AMR: "pwd"},
 	}})
 	srv := httptest.NewServer(resolver)
 	t.Cleanup(srv.Close)
 	cfg := authgear.CreateConfig()
 	cfg.ResolverURL = srv.URL + "/_resolver/resolve"
-	cfg.ResolverHost = "https://auth.example.test"
+	cfg.ResolverHost = "https://" + stack.PublicHost
 	cfg.MetricsPath = "/metrics"
 	h, err := authgear.New(context.Background(), http.NotFoundHandler(), cfg, "exposition@file")
 	if err != nil {
@@ -47,54 +48,33 @@ func TestExpositionParsesAsPrometheusText(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Prometheus' parser refuses the exposition: %v\n%s", err, w.Body.String())
 	}
+	// value is this middleware's sample in family with label=want (any
+	// sample without a label); one of counter, gauge and histogram is set.
 	value := func(family, label, want string) float64 {
 		t.Helper()
-		f := families[family]
-		if f == nil {
-			t.Fatalf("no family %s", family)
-		}
-		for _, m := range f.GetMetric() {
-			ours, match := false, label == ""
+		for _, m := range families[family].GetMetric() {
+			labels := map[string]string{}
 			for _, l := range m.GetLabel() {
-				if l.GetName() == "middleware" && l.GetValue() == "exposition@file" {
-					ours = true
-				}
-				if l.GetName() == label && l.GetValue() == want {
-					match = true
-				}
+				labels[l.GetName()] = l.GetValue()
 			}
-			if ours && match {
-				if c := m.GetCounter(); c != nil {
-					return c.GetValue()
-				}
-				if g := m.GetGauge(); g != nil {
-					return g.GetValue()
-				}
-				if hi := m.GetHistogram(); hi != nil {
-					return float64(hi.GetSampleCount())
-				}
+			if labels["middleware"] == "exposition@file" && (label == "" || labels[label] == want) {
+				return m.GetCounter().GetValue() + m.GetGauge().GetValue() + float64(m.GetHistogram().GetSampleCount())
 			}
 		}
 		t.Fatalf("no %s{%s=%q} for this middleware", family, label, want)
 		return 0
 	}
-	if v := value("authgear_requests_total", "outcome", "cache_hit"); v != 2 {
-		t.Errorf("cache hits %v, want 2", v)
-	}
-	if v := value("authgear_requests_total", "outcome", "cache_miss"); v != 1 {
-		t.Errorf("cache misses %v, want 1", v)
-	}
-	if v := value("authgear_resolver_call_duration_seconds", "", ""); v != 1 {
-		t.Errorf("histogram count %v, want 1", v)
-	}
-	if v := value("authgear_cache_entries", "", ""); v != 1 {
-		t.Errorf("cache entries %v, want 1", v)
-	}
-	for name, kind := range map[string]string{
-		"authgear_requests_total": "COUNTER", "authgear_resolver_call_duration_seconds": "HISTOGRAM", "authgear_cache_entries": "GAUGE",
+	for _, c := range []struct {
+		family, label, value, kind string
+		want                       float64
+	}{
+		{"authgear_requests_total", "outcome", "cache_hit", "COUNTER", 2},
+		{"authgear_requests_total", "outcome", "cache_miss", "COUNTER", 1},
+		{"authgear_resolver_call_duration_seconds", "", "", "HISTOGRAM", 1},
+		{"authgear_cache_entries", "", "", "GAUGE", 1},
 	} {
-		if got := families[name].GetType().String(); got != kind {
-			t.Errorf("%s is a %s, want %s", name, got, kind)
+		if got, kind := value(c.family, c.label, c.value), families[c.family].GetType().String(); got != c.want || kind != c.kind {
+			t.Errorf("%s{%s=%q}: %v, a %s; want %v, a %s", c.family, c.label, c.value, got, kind, c.want, c.kind)
 		}
 	}
 }

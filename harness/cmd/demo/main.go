@@ -14,6 +14,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -29,7 +30,7 @@ import (
 )
 
 func main() {
-	addr := flag.String("addr", envOr("DEMO_ADDR", "127.0.0.1:8080"), "Traefik's listen address (env DEMO_ADDR)")
+	addr := flag.String("addr", cmp.Or(os.Getenv("DEMO_ADDR"), "127.0.0.1:8080"), "Traefik's listen address (env DEMO_ADDR)")
 	checkOnly := flag.Bool("check", false, "run the example requests, print PASS/FAIL, stop; exit status 1 on failure")
 	verbose := flag.Bool("v", false, "show Traefik's log output")
 	flag.Parse()
@@ -117,11 +118,4 @@ func checkFree(addr string) error {
 		return fmt.Errorf("cannot listen on %s (%v): set DEMO_ADDR (or -addr) to a free address, e.g. DEMO_ADDR=127.0.0.1:8081", addr, err)
 	}
 	return l.Close()
-}
-
-func envOr(name, def string) string {
-	if v := os.Getenv(name); v != "" {
-		return v
-	}
-	return def
 }

@@ -43,25 +43,18 @@ func LoadConfig(path string) (Config, error) {
 	if err != nil {
 		return Config{}, fmt.Errorf("standin: read users file: %w", err)
 	}
-	cfg, err := decodeConfig(data)
-	if err != nil {
-		return Config{}, fmt.Errorf("standin: users file %s: %w", path, err)
-	}
-	return cfg, nil
-}
-
-func decodeConfig(data []byte) (Config, error) {
 	var cfg Config
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(&cfg); err != nil {
-		return Config{}, fmt.Errorf("invalid JSON (expected an object with publicHost, cookiePrefix, users): %w", err)
+	if err = dec.Decode(&cfg); err != nil {
+		err = fmt.Errorf("invalid JSON (expected an object with publicHost, cookiePrefix, users): %w", err)
+	} else if _, end := dec.Token(); !errors.Is(end, io.EOF) {
+		err = errors.New("unexpected data after the JSON object: the file must hold exactly one object")
+	} else {
+		err = cfg.Validate()
 	}
-	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
-		return Config{}, errors.New("unexpected data after the JSON object: the file must hold exactly one object")
-	}
-	if err := cfg.Validate(); err != nil {
-		return Config{}, err
+	if err != nil {
+		return Config{}, fmt.Errorf("standin: users file %s: %w", path, err)
 	}
 	return cfg, nil
 }
@@ -139,33 +132,16 @@ func validateUsers(users []User) error {
 
 // validHeaderValue reports whether s can be a header value as is.
 func validHeaderValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 && c != '\t' || c == 0x7f {
-			return false
-		}
-	}
-	return true
+	return !strings.ContainsFunc(s, func(c rune) bool { return c < 0x20 && c != '\t' || c == 0x7f })
 }
 
 // validCookieValue follows RFC 6265 cookie-octet, which is what net/http keeps
 // when it parses a Cookie header.
 func validCookieValue(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c <= 0x20 || c >= 0x7f || c == '"' || c == ',' || c == ';' || c == '\\' {
-			return false
-		}
-	}
-	return true
+	return !strings.ContainsFunc(s, func(c rune) bool { return c <= 0x20 || c >= 0x7f || strings.ContainsRune("\",;\\", c) })
 }
 
+// validCookieName allows letters, digits, '-', '_' and '.'.
 func validCookieName(s string) bool {
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '_' || c == '.'
-		if !ok {
-			return false
-		}
-	}
-	return true
+	return strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == ""
 }

@@ -93,7 +93,7 @@ func (r *Resolver) applyFault(w http.ResponseWriter, req *http.Request, f *Fault
 			return false
 		case <-r.closed:
 			t.Stop()
-			abort(w)
+			abort(w, false)
 			return false
 		}
 	}
@@ -102,17 +102,14 @@ func (r *Resolver) applyFault(w http.ResponseWriter, req *http.Request, f *Fault
 		select {
 		case <-req.Context().Done():
 		case <-r.closed:
-			abort(w)
+			abort(w, false)
 		}
 		return false
-	case ModeClose:
-		abort(w)
-		return false
-	case ModeReset:
-		reset(w)
+	case ModeClose, ModeReset:
+		abort(w, f.Mode == ModeReset)
 		return false
 	case ModeHugeHeader:
-		w.Header()[hdrPadding] = []string{hugeValue()}
+		w.Header()["X-Authgear-Padding"] = []string{hugeValue()}
 	}
 	if f.Status != 0 {
 		w.Header().Set(hdrRobots, valRobots)
@@ -126,39 +123,25 @@ func (r *Resolver) applyFault(w http.ResponseWriter, req *http.Request, f *Fault
 	return true
 }
 
-// abort closes the connection without an answer. Outside an HTTP/1 server
-// (HTTP/2, a ResponseRecorder) it panics with http.ErrAbortHandler, which
-// net/http turns into a reset stream without logging.
-func abort(w http.ResponseWriter) {
+// abort closes the connection without an answer; with partial, after the
+// start of one (a truncated status line and header), with SO_LINGER 0 so that
+// the client gets a RST: a client must treat this as a failed call, never as
+// an answer. Outside an HTTP/1 server (HTTP/2, a ResponseRecorder) it panics
+// with http.ErrAbortHandler, which net/http turns into a reset stream without
+// logging.
+func abort(w http.ResponseWriter, partial bool) {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {
 		panic(http.ErrAbortHandler)
 	}
-	conn.Close()
-}
-
-// reset writes a truncated status line and header, then closes the TCP
-// connection with SO_LINGER 0 so the client gets a RST: a client must treat
-// this as a failed call, never as an answer.
-func reset(w http.ResponseWriter) {
-	conn, _, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		panic(http.ErrAbortHandler)
-	}
-	_, _ = conn.Write([]byte("HTTP/1.1 200 OK\r\nX-Authgear-Session-Valid: tr"))
-	if tc, ok := conn.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
+	if partial {
+		_, _ = conn.Write([]byte("HTTP/1.1 200 OK\r\nX-Authgear-Session-Valid: tr"))
+		if tc, ok := conn.(*net.TCPConn); ok {
+			_ = tc.SetLinger(0)
+		}
 	}
 	conn.Close()
 }
-
-var (
-	hugeOnce sync.Once
-	hugeStr  string
-)
 
 // hugeValue is built once: the header is meant to stress the client, not us.
-func hugeValue() string {
-	hugeOnce.Do(func() { hugeStr = strings.Repeat("a", HugeHeaderSize) })
-	return hugeStr
-}
+var hugeValue = sync.OnceValue(func() string { return strings.Repeat("a", HugeHeaderSize) })

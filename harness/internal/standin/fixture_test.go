@@ -2,6 +2,7 @@ package standin_test
 
 import (
 	"bufio"
+	"cmp"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -70,7 +71,7 @@ func TestFixtures(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s: %v", file, err)
 			}
-			c.host = or(c.host, fixtureResolverHost)
+			c.host = cmp.Or(c.host, fixtureResolverHost)
 			resp, body, err := send(client, srv.URL, c)
 			if err != nil {
 				t.Fatal(err)

@@ -1,6 +1,7 @@
 package standin_test
 
 import (
+	"cmp"
 	"io"
 	"maps"
 	"net/http"
@@ -42,11 +43,11 @@ type call struct {
 
 // request builds c against base: "" in process, else a server's URL.
 func (c call) request(base string) *http.Request {
-	req, err := http.NewRequest(or(c.method, http.MethodGet), base+or(c.target, standin.PathResolve), strings.NewReader(c.body))
+	req, err := http.NewRequest(cmp.Or(c.method, http.MethodGet), base+cmp.Or(c.target, standin.PathResolve), strings.NewReader(c.body))
 	if err != nil {
 		panic(err)
 	}
-	req.Host = or(c.host, stack.PublicHost)
+	req.Host = cmp.Or(c.host, stack.PublicHost)
 	for _, line := range strings.Split(c.header, "\n") {
 		if k, v, ok := strings.Cut(line, ": "); ok {
 			req.Header.Add(k, v)
@@ -71,13 +72,6 @@ func send(client *http.Client, base string, c call) (*http.Response, string, err
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	return resp, string(body), err
-}
-
-func or(s, def string) string {
-	if s == "" {
-		return def
-	}
-	return s
 }
 
 // compareHeaders requires the same headers with the same values, but for

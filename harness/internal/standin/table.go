@@ -6,32 +6,18 @@ import (
 	"strings"
 )
 
-// Header names as net/http canonicalises them; they are written into the
-// header map directly, which is what Header.Set would do after
-// canonicalisation.
+// Header names, here and below, are canonical: they are written into the
+// header map directly, as Header.Set would after canonicalisation.
 const (
-	hdrNosniff      = "X-Content-Type-Options"
-	hdrRobots       = "X-Robots-Tag"
-	hdrSetCookie    = "Set-Cookie"
-	hdrValid        = "X-Authgear-Session-Valid"
-	hdrUserID       = "X-Authgear-User-Id"
-	hdrAnonymous    = "X-Authgear-User-Anonymous"
-	hdrVerified     = "X-Authgear-User-Verified"
-	hdrReauth       = "X-Authgear-User-Can-Reauthenticate"
-	hdrRoles        = "X-Authgear-User-Roles"
-	hdrAMR          = "X-Authgear-Session-Amr"
-	hdrAuthAt       = "X-Authgear-Session-Authenticated-At"
-	hdrPadding      = "X-Authgear-Padding"
-	valNosniff      = "nosniff"
-	valRobots       = "noindex, nofollow"
-	clearCookieTail = "=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax"
+	hdrNosniff = "X-Content-Type-Options"
+	hdrRobots  = "X-Robots-Tag"
+	hdrValid   = "X-Authgear-Session-Valid"
+	valNosniff = "nosniff"
+	valRobots  = "noindex, nofollow"
 )
 
 // answer is a precomputed set of response headers; keys[i] gets vals[i].
-type answer struct {
-	keys []string
-	vals []string
-}
+type answer struct{ keys, vals []string }
 
 // write sets the answer's headers plus the two headers every resolver answer
 // carries, with a single allocation for all values. Each header gets its own
@@ -75,8 +61,8 @@ func newTable(cfg Config) *table {
 		session:          map[string]*answer{},
 	}
 	t.invalid = answer{
-		keys: []string{hdrSetCookie, hdrValid},
-		vals: []string{t.cookieSession + clearCookieTail, "false"},
+		keys: []string{"Set-Cookie", hdrValid},
+		vals: []string{t.cookieSession + "=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax", "false"},
 	}
 	for i := range cfg.Users {
 		u := &cfg.Users[i]
@@ -107,16 +93,16 @@ func userAnswer(u *User) *answer {
 		a.vals = append(a.vals, v)
 	}
 	set(hdrValid, "true")
-	set(hdrUserID, u.ID)
-	set(hdrAnonymous, strconv.FormatBool(u.Anonymous))
-	set(hdrVerified, strconv.FormatBool(u.Verified))
-	set(hdrReauth, strconv.FormatBool(!u.Anonymous))
+	set("X-Authgear-User-Id", u.ID)
+	set("X-Authgear-User-Anonymous", strconv.FormatBool(u.Anonymous))
+	set("X-Authgear-User-Verified", strconv.FormatBool(u.Verified))
+	set("X-Authgear-User-Can-Reauthenticate", strconv.FormatBool(!u.Anonymous))
 	if len(u.Roles) > 0 {
-		set(hdrRoles, strings.Join(u.Roles, ","))
+		set("X-Authgear-User-Roles", strings.Join(u.Roles, ","))
 	}
-	set(hdrAMR, u.AMR)
+	set("X-Authgear-Session-Amr", u.AMR)
 	if u.AuthenticatedAt != 0 {
-		set(hdrAuthAt, strconv.FormatInt(u.AuthenticatedAt, 10))
+		set("X-Authgear-Session-Authenticated-At", strconv.FormatInt(u.AuthenticatedAt, 10))
 	}
 	return a
 }
