@@ -7,6 +7,7 @@ package examples
 import (
 	"context"
 	"fmt"
+	"maps"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -175,10 +176,7 @@ func Decode(options PluginConf) (*authgear.Config, error) {
 // Kubernetes provider resolves) replaced by stand-ins, a secret file
 // written in dir; nothing else changes.
 func Ready(opts PluginConf, dir string) (PluginConf, error) {
-	out := PluginConf{}
-	for k, v := range opts {
-		out[k] = v
-	}
+	out := maps.Clone(opts)
 	if f, ok := out["webhookSecretFile"].(string); ok && strings.HasPrefix(f, "/run/secrets/") {
 		path := filepath.Join(dir, "webhook-secret")
 		if err := os.WriteFile(path, []byte("example-secret\n"), 0o600); err != nil {

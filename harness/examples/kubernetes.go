@@ -28,18 +28,14 @@ func LoadManifests(path string) ([]map[string]any, error) {
 	if err != nil {
 		return nil, err
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var docs []map[string]any
-	for {
+	for dec := yaml.NewDecoder(bytes.NewReader(data)); ; {
 		var doc map[string]any
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
+		if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
 			return docs, nil
-		}
-		if err != nil {
+		} else if err != nil {
 			return nil, fmt.Errorf("%s: %w", path, err)
-		}
-		if doc != nil {
+		} else if doc != nil {
 			docs = append(docs, doc)
 		}
 	}

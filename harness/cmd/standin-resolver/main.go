@@ -4,7 +4,7 @@
 //	go run ./cmd/standin-resolver -addr 127.0.0.1:3001 -users testdata/users.json
 //
 // It answers GET /_resolver/resolve (and /resolve) like Authgear, and the
-// control endpoints under /_standin/ (calls, reset, fault, users).
+// control endpoints under /_standin/ (calls, fault).
 package main
 
 import (

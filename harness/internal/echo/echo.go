@@ -6,11 +6,15 @@
 package echo
 
 import (
+	"context"
 	"encoding/json"
 	"io"
+	"maps"
 	"net/http"
 	"sort"
 	"strings"
+
+	"github.com/coder/websocket"
 )
 
 // Paths with a special meaning; every other path gets the JSON echo.
@@ -67,16 +71,7 @@ func serveSmall(w http.ResponseWriter) {
 
 // isSmall reports whether the raw query holds the parameter small=1, without
 // parsing the whole query.
-func isSmall(q string) bool {
-	for q != "" {
-		var p string
-		p, q, _ = strings.Cut(q, "&")
-		if p == "small=1" {
-			return true
-		}
-	}
-	return false
-}
+func isSmall(q string) bool { return strings.Contains("&"+q+"&", "&small=1&") }
 
 func serveEcho(w http.ResponseWriter, r *http.Request) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody))
@@ -84,10 +79,7 @@ func serveEcho(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "echo: read body: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	headers := make(map[string][]string, len(r.Header)+1)
-	for k, v := range r.Header {
-		headers[k] = v
-	}
+	headers := maps.Clone(r.Header) // a server's request always has one
 	headers["Host"] = []string{r.Host}
 	out, err := json.Marshal(Request{
 		Method:  r.Method,
@@ -121,4 +113,29 @@ func AuthgearSummary(h http.Header) string {
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ";")
+}
+
+// serveWebSocket upgrades the request (github.com/coder/websocket) and echoes
+// every message back until the client closes. The 101 answer carries
+// X-Echo-User-Id, the X-Authgear-User-Id this backend received (empty when
+// none; net/http refuses a header value with CR or LF), so that a client sees
+// what identity the upgrade reached it with.
+func serveWebSocket(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("X-Echo-User-Id", r.Header.Get("X-Authgear-User-Id"))
+	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
+	if err != nil {
+		return // Accept has answered the client
+	}
+	defer c.CloseNow()
+	c.SetReadLimit(1 << 20)
+	ctx := context.Background()
+	for {
+		typ, data, err := c.Read(ctx)
+		if err != nil {
+			return
+		}
+		if c.Write(ctx, typ, data) != nil {
+			return
+		}
+	}
 }

@@ -1,10 +1,13 @@
 package echo_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -114,5 +117,80 @@ func TestWebSocketEchoesAndReportsTheIdentity(t *testing.T) {
 	}
 	if err := c.Close(websocket.StatusNormalClosure, "bye"); err != nil {
 		t.Errorf("close handshake: %v", err)
+	}
+}
+
+type event struct {
+	data string
+	at   time.Duration // since the request was sent
+}
+
+// readEvents reads the whole stream and notes when each event arrived.
+func readEvents(t *testing.T, url string, header http.Header) []event {
+	t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	req.Header = header
+	start := time.Now()
+	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if ct := resp.Header.Get("Content-Type"); resp.StatusCode != 200 || ct != "text/event-stream" {
+		t.Fatalf("answer %d %q, want 200 text/event-stream", resp.StatusCode, ct)
+	}
+	var events []event
+	for sc := bufio.NewScanner(resp.Body); sc.Scan(); {
+		if data, ok := strings.CutPrefix(sc.Text(), "data: "); ok {
+			events = append(events, event{data, time.Since(start)})
+		}
+	}
+	return events
+}
+
+// TestSSE reads streams directly and through a reverse proxy that sets the
+// identity: the user's event, then 1 to count, streamed (the default's first
+// event comes well before its last, which cannot come before 5 intervals);
+// bad parameters are refused.
+func TestSSE(t *testing.T) {
+	backend := httptest.NewServer(echo.Handler())
+	defer backend.Close()
+	target, _ := url.Parse(backend.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Header.Set("X-Authgear-User-Id", "alice")
+		rp.ServeHTTP(w, r)
+	}))
+	defer proxy.Close()
+	for _, tc := range []struct {
+		url    string
+		header http.Header
+		want   string
+	}{
+		{backend.URL + echo.PathSSE, http.Header{"X-Authgear-User-Id": {"u1"}}, "user=u1 1 2 3 4 5"},
+		{proxy.URL + echo.PathSSE, http.Header{}, "user=alice 1 2 3 4 5"},
+		{backend.URL + echo.PathSSE + "?count=2&interval=1ms", http.Header{}, "user= 1 2"},
+	} {
+		events := readEvents(t, tc.url, tc.header)
+		var got []string
+		for _, e := range events {
+			got = append(got, e.data)
+		}
+		if strings.Join(got, " ") != tc.want {
+			t.Fatalf("%s: events %q, want %q", tc.url, got, tc.want)
+		}
+		if first, last := events[0].at, events[len(events)-1].at; len(events) == 6 && (last < 5*echo.SSEInterval || last-first < 2*echo.SSEInterval) {
+			t.Errorf("first event at %v, last at %v: want the last after %v, and the stream not buffered", first, last, 5*echo.SSEInterval)
+		}
+	}
+	for _, q := range []string{"count=-1", "count=x", "interval=0s", "interval=soon"} {
+		resp, err := http.Get(backend.URL + echo.PathSSE + "?" + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusBadRequest {
+			t.Errorf("%s: status %d, want 400", q, resp.StatusCode)
+		}
 	}
 }

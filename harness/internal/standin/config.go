@@ -70,13 +70,9 @@ func (c Config) Validate() error {
 	if c.CookiePrefix != "" && !validCookieName(c.CookiePrefix) {
 		return fmt.Errorf("cookiePrefix %q: only cookie-name characters are allowed (letters, digits, - _ .)", c.CookiePrefix)
 	}
-	return validateUsers(c.Users)
-}
-
-func validateUsers(users []User) error {
-	ids := make(map[string]int, len(users))
+	ids := make(map[string]int, len(c.Users))
 	seen := map[string]map[string]string{}
-	for i, u := range users {
+	for i, u := range c.Users {
 		where := fmt.Sprintf("users[%d]", i)
 		if u.ID == "" {
 			return fmt.Errorf("%s: id is empty: every user needs an id", where)

@@ -1,10 +1,15 @@
 package standin_test
 
 import (
+	"cmp"
+	"errors"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/echo"
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/standin"
 )
 
@@ -17,40 +22,26 @@ func TestControl(t *testing.T) {
 	}
 	const get, post = http.MethodGet, http.MethodPost
 	for _, s := range []struct {
-		method, path, body string
-		status             int
-		want               string // in the answer's body
+		method, path string
+		status       int
+		want         string // in the answer's body
 	}{
-		{get, "calls", "", 200, `{"calls":3}` + "\n"},
-		{get, "calls", "", 200, `{"calls":3}` + "\n"},
-		{post, "calls", "", 405, ""},
-		{get, "reset", "", 405, ""},
-		{post, "reset", "", 200, `{"calls":0}` + "\n"},
-		{get, "calls", "", 200, `{"calls":0}` + "\n"},
-		{get, "nope", "", 404, ""},
-		{http.MethodPut, "fault", "", 405, ""},
-		{post, "fault?latency=1s&mode=hang", "", 200, ""},
-		{get, "fault", "", 200, `{"latency":"1s","status":0,"mode":"hang"}` + "\n"},
-		{get, "calls", "", 200, `{"calls":0}`},
-		{post, "users", `[{"id":"dave","sessions":["dave-session"],"roles":["ops"]}]`, 200, `{"users":1}` + "\n"},
-		{get, "users", "", 200, `[{"id":"dave","email":"","sessions":["dave-session"]`},
-		{post, "users", `{"users":[]}`, 400, "JSON array"},
-		{post, "users", `[{"id":"x","token":"y"}]`, 400, `unknown field "token"`},
-		{post, "users", `[{"id":"x"},{"id":"x"}]`, 400, "already used"},
-		{post, "fault", "", 200, ""},
+		{get, "calls", 200, `{"calls":3}` + "\n"},
+		{get, "calls", 200, `{"calls":3}` + "\n"},
+		{post, "calls", 405, ""},
+		{get, "nope", 404, ""},
+		{http.MethodPut, "fault", 405, ""},
+		{post, "fault?latency=1s&mode=hang", 200, ""},
+		{get, "fault", 200, `{"latency":"1s","mode":"hang","status":0}` + "\n"},
+		{get, "calls", 200, `{"calls":3}`},
+		{post, "fault", 200, ""},
+		{get, "fault", 200, `{"latency":"0s","mode":"","status":0}`},
 	} {
-		rec := serve(r, call{method: s.method, target: standin.ControlPrefix + s.path, body: s.body})
+		rec := serve(r, call{method: s.method, target: standin.ControlPrefix + s.path})
 		if rec.Code != s.status || !strings.Contains(rec.Body.String(), s.want) {
 			t.Errorf("%s %s = %d %q, want %d %q", s.method, s.path, rec.Code, rec.Body, s.status, s.want)
 		}
 	}
-	if got := r.Users(); len(got) != 1 || got[0].ID != "dave" {
-		t.Errorf("users %+v: want dave alone, rejected POSTs changing nothing", got)
-	}
-	if rec := serve(r, call{header: "Cookie: session=dave-session"}); rec.Header().Get("X-Authgear-User-Roles") != "ops" {
-		t.Errorf("the new user: roles %q, want ops", rec.Header().Get("X-Authgear-User-Roles"))
-	}
-	compareHeaders(t, serve(r, alicesSession).Header(), stale("session"))
 }
 
 // TestControlFaultErrors: a bad fault query is refused, saying why, and
@@ -69,5 +60,115 @@ func TestControlFaultErrors(t *testing.T) {
 		if rec.Code != 400 || !strings.Contains(rec.Body.String(), tc.errSub) || r.CurrentFault() != (standin.Fault{}) {
 			t.Errorf("%q: %d %q, fault %+v; want 400 mentioning %q, no fault", tc.query, rec.Code, rec.Body, r.CurrentFault(), tc.errSub)
 		}
+	}
+}
+
+// client never reuses connections, so a fault on one call cannot leak into
+// the next.
+func client(timeout time.Duration) *http.Client {
+	return &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
+}
+
+var alicesSession = call{header: "Cookie: session=alice-session"}
+
+// TestFaults sets each fault with POST /_standin/fault (the query in
+// Fault.String's form) on a real listener and sends alice's session; then
+// again once the fault is cleared, which must answer normally. Every resolve
+// request is counted.
+func TestFaults(t *testing.T) {
+	for _, tc := range []struct {
+		query   string
+		timeout time.Duration // the client's; 0: 10 s; -1: that, and Close releases the call once it arrived
+		status  int           // 0: no answer (a transport error or the client's timeout)
+		body    string
+		least   time.Duration // the answer or failure comes no sooner
+	}{
+		{"", 0, 200, "", 0},
+		{"latency=60ms", 0, 200, "", 60 * time.Millisecond},
+		{"latency=1m0s", 50 * time.Millisecond, 0, "", 50 * time.Millisecond},
+		{"status=500", 0, 500, "internal error\n", 0},
+		{"latency=10ms&status=503", 0, 503, "Service Unavailable\n", 10 * time.Millisecond},
+		{"status=404", 0, 404, "Not Found\n", 0},
+		{"mode=hang", -1, 0, "", 0},
+		{"latency=20ms&mode=hang&status=500", 80 * time.Millisecond, 0, "", 80 * time.Millisecond},
+		{"mode=close", 0, 0, "", 0},
+		{"mode=reset", 0, 0, "", 0},
+		{"mode=huge-header", 0, 200, "", 0},
+	} {
+		t.Run(tc.query, func(t *testing.T) {
+			r := standin.New(loadUsers(t))
+			srv := httptest.NewServer(r)
+			defer srv.Close()
+			defer r.Close() // first: the server's Close waits for hung handlers
+			if rec := serve(r, call{method: http.MethodPost, target: standin.ControlPrefix + "fault?" + tc.query}); rec.Code != 200 || r.CurrentFault().String() != tc.query {
+				t.Fatalf("POST fault: %d %s, fault %q", rec.Code, rec.Body, r.CurrentFault())
+			}
+			type answer struct {
+				resp *http.Response
+				body string
+				err  error
+			}
+			done, began := make(chan answer, 1), time.Now()
+			go func() {
+				resp, body, err := send(client(cmp.Or(max(tc.timeout, 0), 10*time.Second)), srv.URL, alicesSession)
+				done <- answer{resp, body, err}
+			}()
+			if tc.timeout < 0 {
+				for r.Calls() == 0 {
+					time.Sleep(time.Millisecond) // polls for the arrival
+				}
+				r.Close()
+			}
+			a := <-done
+			if d := time.Since(began); d < tc.least || tc.timeout < 0 && d > 5*time.Second {
+				t.Errorf("over after %v, want at least %v (Close releasing a hang at once)", d, tc.least)
+			}
+			switch {
+			case tc.status == 0:
+				if a.err == nil {
+					t.Fatalf("want no answer, got %d %v", a.resp.StatusCode, a.resp.Header)
+				}
+			case a.err != nil:
+				t.Fatal(a.err)
+			case a.resp.StatusCode != tc.status || a.body != tc.body:
+				t.Errorf("%d %q, want %d %q", a.resp.StatusCode, a.body, tc.status, tc.body)
+			case tc.status == 200 && a.resp.Header.Get("X-Authgear-User-Id") != aliceID:
+				t.Errorf("the fault changed the answer: %v", a.resp.Header)
+			case tc.status != 200 && (echo.AuthgearSummary(a.resp.Header) != "" || a.resp.Header.Get("Content-Type") != "text/plain; charset=utf-8"):
+				t.Errorf("an error answer with identity headers or not in plain text: %v", a.resp.Header)
+			}
+			calls := int64(2)
+			if tc.query == "mode=huge-header" {
+				limited := &http.Client{Transport: &http.Transport{MaxResponseHeaderBytes: 64 << 10}}
+				if _, _, err := send(limited, srv.URL, call{}); len(a.resp.Header.Get("X-Authgear-Padding")) != standin.HugeHeaderSize || err == nil {
+					t.Errorf("want X-Authgear-Padding of %d bytes, refused by a client limiting headers to 64 KiB (%v)", standin.HugeHeaderSize, err)
+				}
+				calls++
+			}
+			r.SetFault(standin.Fault{})
+			if resp, _, err := send(client(5*time.Second), srv.URL, alicesSession); err != nil || resp.Header.Get("X-Authgear-User-Id") != aliceID {
+				t.Errorf("after clearing the fault: %v", err)
+			}
+			if got := r.Calls(); got != calls {
+				t.Errorf("Calls = %d, want %d", got, calls)
+			}
+		})
+	}
+}
+
+// Outside a server that can hijack (a ResponseRecorder, HTTP/2), connection
+// faults abort the handler the way net/http expects.
+func TestFaultAbortWithoutHijacker(t *testing.T) {
+	for _, mode := range []string{standin.ModeClose, standin.ModeReset} {
+		r := standin.New(loadUsers(t))
+		r.SetFault(standin.Fault{Mode: mode})
+		func() {
+			defer func() {
+				if err, _ := recover().(error); !errors.Is(err, http.ErrAbortHandler) {
+					t.Errorf("%s: panic %v, want http.ErrAbortHandler", mode, err)
+				}
+			}()
+			serve(r, call{})
+		}()
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -48,33 +49,23 @@ func (f Fault) String() string {
 }
 
 // parseFault reads latency, status and mode from q; an empty q is no fault.
-func parseFault(q url.Values) (Fault, error) {
-	var f Fault
+func parseFault(q url.Values) (f Fault, err error) {
 	for k := range q {
-		switch k {
-		case "latency", "status", "mode":
-		default:
+		if k != "latency" && k != "status" && k != "mode" {
 			return Fault{}, fmt.Errorf("unknown parameter %q: use latency (e.g. 20ms), status (e.g. 500) and mode (hang, close, reset, huge-header)", k)
 		}
 	}
 	if s := q.Get("latency"); s != "" {
-		d, err := time.ParseDuration(s)
-		if err != nil || d < 0 {
+		if f.Latency, err = time.ParseDuration(s); err != nil || f.Latency < 0 {
 			return Fault{}, fmt.Errorf("latency %q: want a non-negative Go duration such as 20ms or 1.5s", s)
 		}
-		f.Latency = d
 	}
 	if s := q.Get("status"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 200 || n > 599 {
+		if f.Status, err = strconv.Atoi(s); err != nil || f.Status < 200 || f.Status > 599 {
 			return Fault{}, fmt.Errorf("status %q: want an HTTP status from 200 to 599", s)
 		}
-		f.Status = n
 	}
-	f.Mode = q.Get("mode")
-	switch f.Mode {
-	case ModeNormal, ModeHang, ModeClose, ModeReset, ModeHugeHeader:
-	default:
+	if f.Mode = q.Get("mode"); !slices.Contains([]string{ModeNormal, ModeHang, ModeClose, ModeReset, ModeHugeHeader}, f.Mode) {
 		return Fault{}, fmt.Errorf("mode %q: want one of hang, close, reset, huge-header (or none)", f.Mode)
 	}
 	return f, nil
@@ -85,14 +76,11 @@ func parseFault(q url.Values) (Fault, error) {
 // when the fault has dealt with the request.
 func (r *Resolver) applyFault(w http.ResponseWriter, req *http.Request, f *Fault) bool {
 	if f.Latency > 0 {
-		t := time.NewTimer(f.Latency)
 		select {
-		case <-t.C:
+		case <-time.After(f.Latency): // collected unfired since Go 1.23
 		case <-req.Context().Done():
-			t.Stop()
 			return false
 		case <-r.closed:
-			t.Stop()
 			abort(w, false)
 			return false
 		}

@@ -1,6 +1,19 @@
+// Package standin is a stand-in for Authgear's resolve endpoint
+// (GET /_resolver/resolve), for tests, benchmarks and the demo.
+//
+// It answers the way a real Authgear server does (the tests compare it with
+// the answers recorded in testdata/fixtures/resolver): always 200 with an
+// empty body, the identity in X-Authgear-* headers, credentials read in
+// Authgear's order (bearer token on the public host, then the app_session,
+// app_access_token and session cookies), 405 for methods other than GET and
+// HEAD, and a 301 for a trailing slash.
+//
+// Tests drive it in process through Resolver's methods, or over HTTP through
+// the control endpoints under /_standin/ (call count, faults).
 package standin
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"slices"
@@ -99,9 +112,6 @@ func redirectTrailingSlash(w http.ResponseWriter, req *http.Request) {
 // Control, 404 and redirect requests are not counted.
 func (r *Resolver) Calls() int64 { return r.calls.Load() }
 
-// ResetCalls sets the call count back to zero.
-func (r *Resolver) ResetCalls() { r.calls.Store(0) }
-
 // SetFault sets the fault applied to later resolve requests; the zero Fault
 // clears it. Requests already hanging keep hanging until Close or until their
 // client goes away.
@@ -160,4 +170,22 @@ func cloneConfig(cfg Config) Config {
 	}
 	cfg.Users = users
 	return cfg
+}
+
+// record keeps a copy of req for LastRequest: the request itself must not be
+// kept past ServeHTTP, so its clone, without the body.
+func (r *Resolver) record(req *http.Request) {
+	c := req.Clone(context.Background())
+	c.Body = http.NoBody
+	r.last.Store(c)
+}
+
+// LastRequest returns a copy of the last resolve request received (method,
+// URL, Host, headers, remote address; no body, background context), or nil
+// when none was received. Each call returns a fresh copy the caller may change.
+func (r *Resolver) LastRequest() *http.Request {
+	if last := r.last.Load(); last != nil {
+		return last.Clone(context.Background())
+	}
+	return nil
 }

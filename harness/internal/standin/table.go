@@ -37,7 +37,7 @@ func (a *answer) write(h http.Header) {
 // table is an immutable compiled Config: lookups by credential value. It is
 // replaced as a whole (copy on write) so readers need no lock.
 type table struct {
-	cfg Config // users as given, for GET /_standin/users
+	cfg Config // users as given, for Users
 
 	cookieSession, cookieAppSession, cookieAppAccess string // cookie names with the prefix
 	publicHost                                       string
