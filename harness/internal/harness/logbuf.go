@@ -5,17 +5,23 @@ import (
 	"sync"
 )
 
-// maxLogBytes bounds the Traefik output kept in memory for error messages.
+// maxLogBytes bounds the output a TailBuffer keeps in memory for error
+// messages.
 const maxLogBytes = 1 << 20
 
-// tailBuffer keeps the last maxLogBytes written to it; safe for concurrent use.
-type tailBuffer struct {
+// TailBuffer keeps the last megabyte written to it (a child process's
+// output, for error messages); safe for concurrent use. The zero value is
+// ready to use.
+type TailBuffer struct {
 	mu  sync.Mutex // protects buf
 	buf bytes.Buffer
 }
 
+// tailBuffer is the name traefik.go uses.
+type tailBuffer = TailBuffer
+
 // Write appends p, dropping the oldest bytes beyond the bound.
-func (t *tailBuffer) Write(p []byte) (int, error) {
+func (t *TailBuffer) Write(p []byte) (int, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.buf.Write(p)
@@ -26,7 +32,7 @@ func (t *tailBuffer) Write(p []byte) (int, error) {
 }
 
 // String returns what is kept.
-func (t *tailBuffer) String() string {
+func (t *TailBuffer) String() string {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	return t.buf.String()
