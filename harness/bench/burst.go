@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"sync"
@@ -20,88 +19,58 @@ type burstResult struct {
 	calls    int64 // resolver calls the burst caused
 }
 
-// runBurst opens n keep-alive connections to the row's proxy, then releases
-// n goroutines at once, each sending one request with the fresh session of
-// burst slot `slot`, and counts the resolver calls they cause.
-func runBurst(ctx context.Context, st *stack, row string, n, slot int, latency time.Duration) (burstResult, error) {
+// runBurst sets the resolver's latency, opens n keep-alive connections to base (anonymous requests, all
+// at once, so that connection set-up does not spread the burst out), then
+// releases n goroutines at once, each sending one request with the fresh
+// session of burst slot `slot`, and counts the resolver calls they cause.
+func runBurst(ctx context.Context, base string, ctl resolverCtl, row string, n, slot int, latency time.Duration) (burstResult, error) {
 	res := burstResult{row: row, latency: latency, requests: n}
-	base := st.targets[row].base
+	if err := ctl.setLatency(ctx, latency); err != nil {
+		return res, err
+	}
 	transport := &http.Transport{MaxIdleConnsPerHost: n, IdleConnTimeout: time.Minute, DisableCompression: true}
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport, Timeout: 60 * time.Second}
-
-	get := func(path, cookie string) (int, string, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+path, nil)
-		if err != nil {
-			return 0, "", err
+	// all runs f in n goroutines released together.
+	all := func(f func()) {
+		var ready, done sync.WaitGroup
+		start := make(chan struct{})
+		for range n {
+			ready.Add(1)
+			done.Go(func() {
+				ready.Done()
+				<-start
+				f()
+			})
 		}
-		if cookie != "" {
-			req.Header.Set("Cookie", cookie)
-		}
-		resp, err := client.Do(req)
-		if err != nil {
-			return 0, "", err
-		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		return resp.StatusCode, resp.Header.Get("X-Echo-Authgear"), nil
+		ready.Wait()
+		close(start)
+		done.Wait()
 	}
-
-	// Open the connections first (anonymous requests, all at once), so that
-	// the burst is not spread out by connection set-up.
-	var wg sync.WaitGroup
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_, _, _ = get("/small", "")
-		}()
-	}
-	wg.Wait()
+	all(func() { _, _, _, _ = get(ctx, client, base+"/small", "") })
 	if ctx.Err() != nil {
 		return res, ctx.Err()
 	}
-
-	cookie := "session=" + burstSession(slot)
-	want := "user-id=" + burstUserID(slot)
-	calls0, err := st.ctl.calls(ctx)
-	if err != nil {
-		return res, err
-	}
-	start := make(chan struct{})
-	var ready sync.WaitGroup
+	cookie, want := "session="+session(slot), "user-id="+userID(slot)
 	var mu sync.Mutex
 	var firstErr error
-	for i := 0; i < n; i++ {
-		wg.Add(1)
-		ready.Add(1)
-		go func() {
-			defer wg.Done()
-			ready.Done()
-			<-start
-			status, identity, err := get("/check", cookie)
+	calls, err := ctl.during(ctx, func() error {
+		all(func() {
+			status, _, identity, err := get(ctx, client, base+"/check", cookie)
 			mu.Lock()
 			defer mu.Unlock()
-			switch {
-			case err != nil:
-				if firstErr == nil {
-					firstErr = err
-				}
-			case status == http.StatusOK && strings.Contains(identity, want):
+			if err != nil && firstErr == nil {
+				firstErr = err
+			}
+			if err == nil && status == http.StatusOK && strings.Contains(identity, want) {
 				res.ok++
 			}
-		}()
+		})
+		return nil
+	})
+	res.calls = calls
+	if err == nil && firstErr != nil && res.ok == 0 {
+		err = fmt.Errorf("burst on %s: %w", row, firstErr)
 	}
-	ready.Wait()
-	close(start)
-	wg.Wait()
-	calls1, err := st.ctl.calls(ctx)
-	if err != nil {
-		return res, err
-	}
-	res.calls = calls1 - calls0
-	if firstErr != nil && res.ok == 0 {
-		return res, fmt.Errorf("burst on %s: %w", row, firstErr)
-	}
-	return res, nil
+	return res, err
 }

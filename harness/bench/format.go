@@ -4,42 +4,51 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 	"time"
 )
 
-// fmtRPS renders requests per second as a whole number with thousands
+// fmtInt renders a count or a rate as a whole number with thousands
 // separators: "12,345".
-func fmtRPS(x float64) string {
-	if math.IsNaN(x) {
-		return "n/a"
-	}
+func fmtInt(x float64) string {
 	s := strconv.FormatInt(int64(math.Round(x)), 10)
-	var out []byte
-	for i := range s {
-		if i > 0 && (len(s)-i)%3 == 0 {
-			out = append(out, ',')
-		}
-		out = append(out, s[i])
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
 	}
-	return string(out)
+	return s
 }
 
-// fmtUS renders microseconds as milliseconds with three significant digits
-// or so: "0.412 ms", "3.21 ms", "21.4 ms", "120 ms".
-func fmtUS(us float64) string {
-	if math.IsNaN(us) {
+// fmtScaled renders x in the first of units (each 1000 times the one
+// before) that keeps it under 1000, or the last, with three significant
+// digits: "812 ns", "24.3 µs", "0.412 ms", "120 ms".
+func fmtScaled(x float64, units ...string) string {
+	for len(units) > 1 && math.Abs(x) >= 1000 {
+		x, units = x/1000, units[1:]
+	}
+	decimals := 0
+	switch a := math.Abs(x); {
+	case a < 1:
+		decimals = 3
+	case a < 10:
+		decimals = 2
+	case a < 100:
+		decimals = 1
+	}
+	return strconv.FormatFloat(x, 'f', decimals, 64) + " " + units[0]
+}
+
+// fmtMS renders microseconds as milliseconds: "0.412 ms", "21.4 ms".
+func fmtMS(us float64) string { return fmtScaled(us/1000, "ms") }
+
+// fmtNs renders nanoseconds per operation: "812 ns", "24.3 µs".
+func fmtNs(ns float64) string { return fmtScaled(ns, "ns", "µs", "ms") }
+
+// fmtCPU renders CPU microseconds per request: "120 µs"; n/a when unknown.
+func fmtCPU(us float64) string {
+	if us == 0 {
 		return "n/a"
 	}
-	ms := us / 1000
-	switch {
-	case ms < 1:
-		return fmt.Sprintf("%.3f ms", ms)
-	case ms < 10:
-		return fmt.Sprintf("%.2f ms", ms)
-	case ms < 100:
-		return fmt.Sprintf("%.1f ms", ms)
-	}
-	return fmt.Sprintf("%.0f ms", ms)
+	return fmt.Sprintf("%.0f µs", us)
 }
 
 // fmtLatency renders a resolver latency: "0 ms", "20 ms".
@@ -51,8 +60,6 @@ func fmtLatency(d time.Duration) string {
 // "1.00".
 func fmtCalls(x float64) string {
 	switch {
-	case math.IsNaN(x):
-		return "n/a"
 	case x == 0:
 		return "0"
 	case x < 0.0001:
@@ -71,11 +78,10 @@ func fmtRatio(x float64) string {
 	return fmt.Sprintf("%.2f", x)
 }
 
-// fmtBytes renders a byte count: "512 B", "1010 B", "12.5 KiB", "23.4 MiB"
-// (bytes up to 10 KiB, so that figures near 1 KiB stay exact).
+// fmtBytes renders a byte count: "1010 B", "12.5 KiB", "23.4 MiB" (bytes up
+// to 10 KiB, so that figures near 1 KiB stay exact).
 func fmtBytes(b float64) string {
-	abs := math.Abs(b)
-	switch {
+	switch abs := math.Abs(b); {
 	case abs < 10*1024:
 		return fmt.Sprintf("%.0f B", b)
 	case abs < 1024*1024:
@@ -84,13 +90,25 @@ func fmtBytes(b float64) string {
 	return fmt.Sprintf("%.1f MiB", b/(1024*1024))
 }
 
-// fmtNs renders nanoseconds per operation: "812 ns", "24.3 µs".
-func fmtNs(ns float64) string {
-	if math.IsNaN(ns) {
-		return "n/a"
+// fmtElapsed renders a run time: "42 s", "12 min 5 s".
+func fmtElapsed(d time.Duration) string {
+	s := int(d.Round(time.Second) / time.Second)
+	if s < 60 {
+		return fmt.Sprintf("%d s", s)
 	}
-	if ns < 1000 {
-		return fmt.Sprintf("%.0f ns", ns)
+	return fmt.Sprintf("%d min %d s", s/60, s%60)
+}
+
+// writeTable writes a Markdown table; with right, every column but the
+// first is right-aligned.
+func writeTable(b *strings.Builder, right bool, head []string, rows [][]string) {
+	align := "---|"
+	if right {
+		align = "---:|"
 	}
-	return fmt.Sprintf("%.1f µs", ns/1000)
+	fmt.Fprintf(b, "| %s |\n|---|%s\n", strings.Join(head, " | "), strings.Repeat(align, len(head)-1))
+	for _, r := range rows {
+		fmt.Fprintf(b, "| %s |\n", strings.Join(r, " | "))
+	}
+	b.WriteString("\n")
 }

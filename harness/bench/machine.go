@@ -13,54 +13,37 @@ import (
 	"time"
 )
 
-// machine describes where the benchmark ran.
+// machine describes where the benchmark ran; a part that cannot be read is
+// "unknown".
 type machine struct {
-	cpu       string // model name
-	cores     int
-	memory    string
-	kernel    string
-	traefik   string // "v3.6.12 (go1.x)"
-	nginx     string
-	wrk       string
-	goVersion string
+	cpu, memory, kernel string
+	cores               int
+	traefik             string // "v3.6.12 (go1.x)"
+	nginx, wrk          string
+	goVersion           string
 }
 
-// describeMachine collects what the report says about the machine; a part
-// that cannot be read is "unknown".
+// describeMachine collects what the report says about the machine.
 func describeMachine(ctx context.Context, traefikBin string) machine {
-	m := machine{cores: runtime.NumCPU(), goVersion: runtime.Version(),
-		cpu: "unknown CPU", memory: "unknown", kernel: "unknown", traefik: "unknown", nginx: "unknown", wrk: "unknown"}
-	if data, err := os.ReadFile("/proc/cpuinfo"); err == nil {
-		if v := procField(string(data), "model name"); v != "" {
-			m.cpu = v
-		}
-	}
-	if data, err := os.ReadFile("/proc/meminfo"); err == nil {
-		if v := procField(string(data), "MemTotal"); v != "" {
-			if kb, err := strconv.ParseInt(strings.TrimSuffix(v, " kB"), 10, 64); err == nil {
-				m.memory = fmt.Sprintf("%.1f GiB", float64(kb)/(1024*1024))
-			}
-		}
-	}
-	if data, err := os.ReadFile("/proc/sys/kernel/osrelease"); err == nil {
-		m.kernel = strings.TrimSpace(string(data))
-	}
-	if out := commandOutput(ctx, traefikBin, "version"); out != "" {
-		v, g := procField(out, "Version"), procField(out, "Go version")
+	m := machine{cores: runtime.NumCPU(), goVersion: runtime.Version(), cpu: "unknown CPU",
+		memory: "unknown", kernel: "unknown", traefik: "unknown", nginx: "unknown", wrk: "unknown"}
+	set := func(dst *string, v string) {
 		if v != "" {
-			m.traefik = v
-			if g != "" {
-				m.traefik += " (" + g + ")"
-			}
+			*dst = v
 		}
 	}
-	if out := commandOutput(ctx, nginxBin, "-v"); out != "" {
-		m.nginx = strings.TrimPrefix(firstLine(out), "nginx version: ")
+	read := func(path string) string { data, _ := os.ReadFile(path); return string(data) }
+	set(&m.cpu, procField(read("/proc/cpuinfo"), "model name"))
+	if kb, err := strconv.ParseInt(strings.TrimSuffix(procField(read("/proc/meminfo"), "MemTotal"), " kB"), 10, 64); err == nil {
+		m.memory = fmt.Sprintf("%.1f GiB", float64(kb)/(1024*1024))
 	}
-	if out := commandOutput(ctx, "wrk", "-v"); out != "" {
-		if f := strings.Fields(firstLine(out)); len(f) >= 2 {
-			m.wrk = f[0] + " " + f[1]
-		}
+	set(&m.kernel, strings.TrimSpace(read("/proc/sys/kernel/osrelease")))
+	if out := commandOutput(ctx, traefikBin, "version"); procField(out, "Version") != "" {
+		m.traefik = procField(out, "Version") + " (" + procField(out, "Go version") + ")"
+	}
+	set(&m.nginx, strings.TrimPrefix(firstLine(commandOutput(ctx, nginxBin, "-v")), "nginx version: "))
+	if f := strings.Fields(firstLine(commandOutput(ctx, "wrk", "-v"))); len(f) >= 2 {
+		m.wrk = f[0] + " " + f[1]
 	}
 	return m
 }
@@ -70,8 +53,7 @@ func describeMachine(ctx context.Context, traefikBin string) machine {
 func procField(text, name string) string {
 	sc := bufio.NewScanner(strings.NewReader(text))
 	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if ok && strings.TrimSpace(k) == name {
+		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == name {
 			return strings.TrimSpace(v)
 		}
 	}
@@ -97,10 +79,7 @@ func firstLine(s string) string {
 
 // loadAverage returns the 1-minute load average, "unknown" when unreadable.
 func loadAverage() string {
-	data, err := os.ReadFile("/proc/loadavg")
-	if err != nil {
-		return "unknown"
-	}
+	data, _ := os.ReadFile("/proc/loadavg")
 	if f := strings.Fields(string(data)); len(f) > 0 {
 		return f[0]
 	}

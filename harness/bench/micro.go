@@ -1,11 +1,12 @@
 package main
 
 import (
-	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -14,7 +15,6 @@ import (
 type benchLine struct {
 	name        string // without the -GOMAXPROCS suffix
 	nsPerOp     float64
-	bytesPerOp  float64
 	allocsPerOp float64
 }
 
@@ -22,10 +22,8 @@ type benchLine struct {
 // twice keeps its last line.
 func parseGoBench(out string) []benchLine {
 	var lines []benchLine
-	index := map[string]int{}
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		f := strings.Fields(sc.Text())
+	for line := range strings.Lines(out) {
+		f := strings.Fields(line)
 		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
 			continue
 		}
@@ -34,35 +32,28 @@ func parseGoBench(out string) []benchLine {
 		}
 		b := benchLine{name: trimProcs(f[0])}
 		for i := 2; i+1 < len(f); i += 2 {
-			v, err := strconv.ParseFloat(f[i], 64)
-			if err != nil {
-				continue
-			}
+			v, _ := strconv.ParseFloat(f[i], 64)
 			switch f[i+1] {
 			case "ns/op":
 				b.nsPerOp = v
-			case "B/op":
-				b.bytesPerOp = v
 			case "allocs/op":
 				b.allocsPerOp = v
 			}
 		}
-		if i, ok := index[b.name]; ok {
+		if i := slices.IndexFunc(lines, func(l benchLine) bool { return l.name == b.name }); i >= 0 {
 			lines[i] = b
-			continue
+		} else {
+			lines = append(lines, b)
 		}
-		index[b.name] = len(lines)
-		lines = append(lines, b)
 	}
 	return lines
 }
 
 // trimProcs drops a "-N" GOMAXPROCS suffix from a benchmark name.
 func trimProcs(name string) string {
-	if i := strings.LastIndexByte(name, '-'); i > 0 {
-		if _, err := strconv.Atoi(name[i+1:]); err == nil {
-			return name[:i]
-		}
+	i := strings.LastIndexByte(name, '-')
+	if _, err := strconv.Atoi(name[i+1:]); i > 0 && err == nil {
+		return name[:i]
 	}
 	return name
 }
@@ -70,9 +61,8 @@ func trimProcs(name string) string {
 // microResult holds the plugin package's benchmarks, compiled and under
 // Yaegi.
 type microResult struct {
-	compiled []benchLine
-	yaegi    []benchLine
-	yaegiErr error // Yaegi could not be run (no network for the module proxy, say)
+	compiled, yaegi []benchLine
+	err             error // what could not be run (Yaegi with no network for the module proxy, say)
 }
 
 // yaegiBenchtime is a fixed iteration count: Yaegi is about ten times slower
@@ -80,38 +70,26 @@ type microResult struct {
 const yaegiBenchtime = "20000x"
 
 // runMicro runs the plugin package's benchmarks (bench_test.go) compiled,
-// then under Yaegi v0.16.1 with tools/yaegi-test.sh.
-func runMicro(ctx context.Context, root string) (microResult, error) {
-	var res microResult
-	cmd := exec.CommandContext(ctx, "go", "test", "-run", "^$", "-bench", ".", "-benchmem", "-count", "1", ".")
-	cmd.Dir = root
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		return res, fmt.Errorf("go test -bench . (compiled): %v\n%s", err, out)
+// then under Yaegi v0.16.1 with tools/yaegi-test.sh; a failure goes into the
+// report.
+func runMicro(ctx context.Context, root string) *microResult {
+	bench := func(argv ...string) ([]benchLine, error) {
+		cmd := exec.CommandContext(ctx, argv[0], append(argv[1:], "-run", "^$", "-bench", ".", "-benchmem")...)
+		cmd.Dir = root
+		out, err := cmd.CombinedOutput()
+		lines := parseGoBench(string(out))
+		if err != nil || len(lines) == 0 {
+			err = fmt.Errorf("%s printed no benchmark (%v): %s", strings.Join(argv, " "), err, lastLines(string(out), 5, " / "))
+		}
+		return lines, err
 	}
-	if res.compiled = parseGoBench(string(out)); len(res.compiled) == 0 {
-		return res, fmt.Errorf("go test -bench . printed no benchmark:\n%s", out)
-	}
-	cmd = exec.CommandContext(ctx, filepath.Join(root, "tools", "yaegi-test.sh"),
-		"-run", "^$", "-bench", ".", "-benchmem", "-benchtime", yaegiBenchtime)
-	cmd.Dir = root
-	out, err = cmd.CombinedOutput()
-	if ctx.Err() != nil {
-		return res, ctx.Err()
-	}
-	if err != nil {
-		res.yaegiErr = fmt.Errorf("tools/yaegi-test.sh -bench .: %v: %s", err, lastLines(string(out), 5))
-	} else if res.yaegi = parseGoBench(string(out)); len(res.yaegi) == 0 {
-		res.yaegiErr = fmt.Errorf("tools/yaegi-test.sh -bench . printed no benchmark: %s", lastLines(string(out), 5))
-	}
-	return res, nil
+	compiled, err1 := bench("go", "test", ".", "-count", "1")
+	yaegi, err2 := bench(filepath.Join(root, "tools", "yaegi-test.sh"), "-benchtime", yaegiBenchtime)
+	return &microResult{compiled, yaegi, errors.Join(err1, err2)}
 }
 
-// lastLines returns the last n lines of s, joined by " / ".
-func lastLines(s string, n int) string {
+// lastLines returns the last n lines of s, joined by sep.
+func lastLines(s string, n int, sep string) string {
 	lines := strings.Split(strings.TrimSpace(s), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, " / ")
+	return strings.Join(lines[max(0, len(lines)-n):], sep)
 }

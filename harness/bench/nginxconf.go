@@ -9,14 +9,8 @@ import (
 // to the backend by the nginx rows (the plugin copies every x-authgear-*
 // header; nginx needs one auth_request_set line per header).
 var identityHeaders = []string{
-	"x-authgear-session-valid",
-	"x-authgear-user-id",
-	"x-authgear-user-anonymous",
-	"x-authgear-user-verified",
-	"x-authgear-user-can-reauthenticate",
-	"x-authgear-user-roles",
-	"x-authgear-session-amr",
-	"x-authgear-session-authenticated-at",
+	"x-authgear-session-valid", "x-authgear-user-id", "x-authgear-user-anonymous", "x-authgear-user-verified",
+	"x-authgear-user-can-reauthenticate", "x-authgear-user-roles", "x-authgear-session-amr", "x-authgear-session-authenticated-at",
 }
 
 // nginxCacheKey is the auth cache key: every credential Authgear reads.
@@ -39,32 +33,27 @@ type nginxSettings struct {
 	resolverHost  string // Authgear's public host, sent as Host to the resolver
 }
 
-// config renders nginx.conf: three servers, one per nginx row. Every proxied
-// hop uses keep-alive connections (HTTP/1.1, Connection ""), as Traefik does;
-// without them nginx would open a TCP connection per request and run out of
-// ephemeral ports within seconds.
+// keepAlive are the lines of a proxied location that keep its upstream
+// connections open, as Traefik does; without them nginx would open a TCP
+// connection per request and run out of ephemeral ports within seconds.
+const keepAlive = "            proxy_http_version 1.1;\n            proxy_set_header Connection \"\";\n"
+
+// config renders nginx.conf: three servers, one per nginx row.
 func (s nginxSettings) config() string {
 	var b strings.Builder
 	if s.user != "" {
 		fmt.Fprintf(&b, "user %s;\n", s.user)
 	}
-	fmt.Fprintf(&b, "worker_processes %d;\n", s.workers)
-	fmt.Fprintf(&b, "pid %s/nginx.pid;\n", s.dir)
-	fmt.Fprintf(&b, "error_log %s/error.log warn;\n", s.dir)
-	b.WriteString("events {\n    worker_connections 4096;\n}\n")
-	b.WriteString("http {\n    access_log off;\n")
+	fmt.Fprintf(&b, "worker_processes %d;\npid %s/nginx.pid;\nerror_log %s/error.log warn;\n", s.workers, s.dir, s.dir)
+	b.WriteString("events {\n    worker_connections 4096;\n}\nhttp {\n    access_log off;\n")
 	for _, t := range []string{"client_body", "proxy", "fastcgi", "uwsgi", "scgi"} {
 		fmt.Fprintf(&b, "    %s_temp_path %s/tmp/%s;\n", t, s.dir, t)
 	}
 	fmt.Fprintf(&b, "    proxy_cache_path %s/cache levels=1:2 keys_zone=authgear:10m inactive=10m;\n", s.dir)
-	fmt.Fprintf(&b, "    upstream backend {\n        server %s;\n        keepalive 64;\n    }\n", s.backendAddr)
-	fmt.Fprintf(&b, "    upstream authgear {\n        server %s;\n        keepalive 64;\n    }\n", s.resolverAddr)
-
-	fmt.Fprintf(&b, "    server {\n        listen %s;\n", s.bareAddr)
-	b.WriteString("        location / {\n")
-	b.WriteString(backendProxy(nil))
-	b.WriteString("        }\n    }\n")
-
+	for _, u := range [][2]string{{"backend", s.backendAddr}, {"authgear", s.resolverAddr}} {
+		fmt.Fprintf(&b, "    upstream %s {\n        server %s;\n        keepalive 64;\n    }\n", u[0], u[1])
+	}
+	fmt.Fprintf(&b, "    server {\n        listen %s;\n        location / {\n%s        }\n    }\n", s.bareAddr, backendProxy(nil))
 	b.WriteString(s.authServer(s.authCacheAddr, true))
 	b.WriteString(s.authServer(s.authAddr, false))
 	b.WriteString("}\n")
@@ -75,28 +64,18 @@ func (s nginxSettings) config() string {
 // Authgear's nginx guide, with or without proxy_cache on the auth location.
 func (s nginxSettings) authServer(addr string, cache bool) string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "    server {\n        listen %s;\n", addr)
-	b.WriteString("        location / {\n            auth_request /_auth;\n")
+	fmt.Fprintf(&b, "    server {\n        listen %s;\n        location / {\n            auth_request /_auth;\n", addr)
 	for _, h := range identityHeaders {
-		v := nginxVar(h)
-		fmt.Fprintf(&b, "            auth_request_set $%s $upstream_http_%s;\n", v, v)
+		fmt.Fprintf(&b, "            auth_request_set $%s $upstream_http_%s;\n", nginxVar(h), nginxVar(h))
 	}
 	b.WriteString(backendProxy(identityHeaders))
-	b.WriteString("        }\n")
-	b.WriteString("        location = /_auth {\n            internal;\n")
-	b.WriteString("            proxy_pass http://authgear/_resolver/resolve;\n")
-	b.WriteString("            proxy_pass_request_body off;\n")
-	b.WriteString("            proxy_http_version 1.1;\n")
-	b.WriteString("            proxy_set_header Connection \"\";\n")
-	b.WriteString("            proxy_set_header Content-Length \"\";\n")
-	fmt.Fprintf(&b, "            proxy_set_header Host %s;\n", s.resolverHost)
-	fmt.Fprintf(&b, "            proxy_set_header X-Forwarded-Host %s;\n", s.resolverHost)
+	b.WriteString("        }\n        location = /_auth {\n            internal;\n" +
+		"            proxy_pass http://authgear/_resolver/resolve;\n            proxy_pass_request_body off;\n" + keepAlive +
+		"            proxy_set_header Content-Length \"\";\n")
+	fmt.Fprintf(&b, "            proxy_set_header Host %s;\n            proxy_set_header X-Forwarded-Host %s;\n", s.resolverHost, s.resolverHost)
 	if cache {
-		b.WriteString("            proxy_cache authgear;\n")
-		fmt.Fprintf(&b, "            proxy_cache_key \"%s\";\n", nginxCacheKey)
-		b.WriteString("            proxy_cache_valid 200 60s;\n")
-		b.WriteString("            proxy_cache_lock on;\n")
-		b.WriteString("            proxy_ignore_headers Cache-Control Expires Set-Cookie;\n")
+		fmt.Fprintf(&b, "            proxy_cache authgear;\n            proxy_cache_key \"%s\";\n            proxy_cache_valid 200 60s;\n"+
+			"            proxy_cache_lock on;\n            proxy_ignore_headers Cache-Control Expires Set-Cookie;\n", nginxCacheKey)
 	}
 	b.WriteString("        }\n    }\n")
 	return b.String()
@@ -107,15 +86,11 @@ func (s nginxSettings) authServer(addr string, cache bool) string {
 // lines are not inherited by a level that has its own, so each location
 // carries the full set.
 func backendProxy(headers []string) string {
-	var b strings.Builder
-	b.WriteString("            proxy_pass http://backend;\n")
-	b.WriteString("            proxy_http_version 1.1;\n")
-	b.WriteString("            proxy_set_header Connection \"\";\n")
-	b.WriteString("            proxy_set_header Host $host;\n")
+	b := "            proxy_pass http://backend;\n" + keepAlive + "            proxy_set_header Host $host;\n"
 	for _, h := range headers {
-		fmt.Fprintf(&b, "            proxy_set_header %s $%s;\n", h, nginxVar(h))
+		b += fmt.Sprintf("            proxy_set_header %s $%s;\n", h, nginxVar(h))
 	}
-	return b.String()
+	return b
 }
 
 // nginxVar turns a header name into the nginx variable suffix.

@@ -7,49 +7,31 @@ import (
 	"time"
 )
 
-func TestParseOptionsDefaults(t *testing.T) {
-	o, err := parseOptions(nil, func(string) string { return "" }, io.Discard)
+func TestParseOptions(t *testing.T) {
+	o, err := parseOptions(nil, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if o.duration != 10*time.Second || o.connections != 32 || o.threads != 2 || o.reps != 3 || o.burst != 200 || o.sessions != 100000 {
-		t.Errorf("defaults = %+v", o)
+	want := options{duration: 10 * time.Second, warmup: time.Second, connections: 32, threads: 2, reps: 3, burst: 200, sessions: 100000,
+		latencies: []time.Duration{0, 20 * time.Millisecond}}
+	if !reflect.DeepEqual(o, want) {
+		t.Errorf("defaults = %+v, want %+v", o, want)
 	}
-	if !reflect.DeepEqual(o.latencies, []time.Duration{0, 20 * time.Millisecond}) {
-		t.Errorf("latencies = %v", o.latencies)
-	}
-}
-
-func TestParseOptionsQuickEnvAndFlags(t *testing.T) {
-	env := map[string]string{"BENCH_CONNECTIONS": "16", "BENCH_QUICK": "1"}
-	o, err := parseOptions([]string{"-reps", "2", "-latency", "0,5"}, func(k string) string { return env[k] }, io.Discard)
+	o, err = parseOptions([]string{"-quick", "-reps", "2", "-latency", "0,5"}, io.Discard)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !o.quick || o.duration != 2*time.Second || o.sessions != 20000 {
-		t.Errorf("quick defaults not applied: %+v", o)
-	}
-	if o.reps != 2 {
-		t.Errorf("reps = %d, want the flag's 2 over -quick's 1", o.reps)
-	}
-	if o.connections != 16 {
-		t.Errorf("connections = %d, want BENCH_CONNECTIONS", o.connections)
+	if !o.quick || o.duration != 2*time.Second || o.sessions != 20000 || o.reps != 2 {
+		t.Errorf("-quick with -reps 2 = %+v, want quick defaults, and the flag's reps", o)
 	}
 	if !reflect.DeepEqual(o.latencies, []time.Duration{0, 5 * time.Millisecond}) {
 		t.Errorf("latencies = %v (a bare number is milliseconds)", o.latencies)
 	}
-}
-
-func TestParseOptionsErrors(t *testing.T) {
 	for _, args := range [][]string{
-		{"-duration", "0s"},
-		{"-threads", "4", "-connections", "2"},
-		{"-rows", "plugin-hit,nope"},
-		{"-skip", "everything"},
-		{"-latency", "-5ms"},
-		{"stray"},
+		{"-duration", "0s"}, {"-warmup", "-1s"}, {"-reps", "0"}, {"-threads", "4", "-connections", "2"},
+		{"-latency", "-5ms"}, {"-latency", ","}, {"stray"},
 	} {
-		if _, err := parseOptions(args, func(string) string { return "" }, io.Discard); err == nil {
+		if _, err := parseOptions(args, io.Discard); err == nil {
 			t.Errorf("%v: no error", args)
 		}
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"fmt"
 	"io"
@@ -12,136 +11,101 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
 )
 
-// server is a helper program of this repository (the stand-in resolver or
-// the echo backend) running as its own process, so that its CPU time is not
-// the benchmark's or the proxy's.
-type server struct {
+// proc is a child process of the benchmark (the stand-in resolver and the
+// echo backend, so that their CPU time is neither the benchmark's nor the
+// proxy's; nginx), its output kept for error messages.
+type proc struct {
 	name   string
-	addr   string // host:port it listens on
+	addr   string // host:port a server listens on
 	cmd    *exec.Cmd
-	out    *lineTail
+	out    harness.TailBuffer
 	exited chan struct{}
 	once   sync.Once
 }
 
-// buildServers compiles ./cmd/standin-resolver and ./cmd/echo-backend into
-// dir and returns their paths.
-func buildServers(ctx context.Context, root, dir string) (resolver, backend string, err error) {
-	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(os.PathSeparator),
-		"./cmd/standin-resolver", "./cmd/echo-backend")
-	cmd.Dir = filepath.Join(root, "harness")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", "", fmt.Errorf("go build ./cmd/standin-resolver ./cmd/echo-backend: %v\n%s", err, out)
-	}
-	return filepath.Join(dir, "standin-resolver"), filepath.Join(dir, "echo-backend"), nil
-}
-
-// startServer runs bin with args (which must ask for port 0 on 127.0.0.1)
-// and waits for its "listening on http://ADDR" line.
-func startServer(name, bin string, args ...string) (*server, error) {
-	s := &server{name: name, out: &lineTail{max: 50}, exited: make(chan struct{})}
-	s.cmd = exec.Command(bin, args...)
-	s.cmd.SysProcAttr = sysProcAttr()
-	stdout, err := s.cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	s.cmd.Stderr = s.out
-	if err := s.cmd.Start(); err != nil {
+// startProc starts bin with args.
+func startProc(name, bin string, args ...string) (*proc, error) {
+	p := &proc{name: name, cmd: exec.Command(bin, args...), exited: make(chan struct{})}
+	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
+	p.cmd.SysProcAttr = sysProcAttr()
+	if err := p.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	addrc := make(chan string, 1)
 	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			line := sc.Text()
-			if _, rest, ok := strings.Cut(line, "listening on http://"); ok {
-				select {
-				case addrc <- strings.TrimSpace(rest):
-				default:
-				}
-			}
-			s.out.add(line)
-		}
-		_, _ = io.Copy(io.Discard, stdout)
+		_ = p.cmd.Wait()
+		close(p.exited)
 	}()
-	go func() {
-		_ = s.cmd.Wait()
-		close(s.exited)
-	}()
-	select {
-	case s.addr = <-addrc:
-		return s, nil
-	case <-s.exited:
-		return nil, fmt.Errorf("%s exited at start:\n%s", name, s.out)
-	case <-time.After(15 * time.Second):
-		s.stop()
-		return nil, fmt.Errorf("%s printed no listening line within 15 s:\n%s", name, s.out)
-	}
+	return p, nil
 }
 
-// stop sends SIGTERM and kills the process if it is still there after 5 s.
-func (s *server) stop() {
-	s.once.Do(func() {
+// waitFor polls ready until it holds, and fails (stopping the process) when
+// the process exits, ctx is done or 15 s have passed.
+func (p *proc) waitFor(ctx context.Context, what string, ready func() bool) error {
+	deadline := time.Now().Add(15 * time.Second)
+	for !ready() {
 		select {
-		case <-s.exited:
-			return
-		default:
+		case <-p.exited:
+			return fmt.Errorf("%s exited at start:\n%s", p.name, p.out.String())
+		case <-ctx.Done():
+			p.stop()
+			return ctx.Err()
+		case <-time.After(20 * time.Millisecond):
 		}
-		_ = s.cmd.Process.Signal(syscall.SIGTERM)
+		if time.Now().After(deadline) {
+			p.stop()
+			return fmt.Errorf("%s: %s not within 15 s:\n%s", p.name, what, p.out.String())
+		}
+	}
+	return nil
+}
+
+// stop sends SIGTERM and, if the process is still there after 5 s, kills it
+// and its children (nginx's workers).
+func (p *proc) stop() {
+	p.once.Do(func() {
+		pids, _ := withChildren(p.cmd.Process.Pid)
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 		select {
-		case <-s.exited:
+		case <-p.exited:
 		case <-time.After(5 * time.Second):
-			_ = s.cmd.Process.Kill()
-			<-s.exited
+			for _, pid := range pids {
+				_ = syscall.Kill(pid, syscall.SIGKILL)
+			}
+			<-p.exited
 		}
 	})
 }
 
-// lineTail keeps the last max lines written to it; safe for concurrent use.
-type lineTail struct {
-	mu    sync.Mutex
-	max   int
-	lines []string
-	part  string
-}
-
-// Write implements io.Writer, splitting on newlines.
-func (t *lineTail) Write(p []byte) (int, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	s := t.part + string(p)
-	for {
-		line, rest, ok := strings.Cut(s, "\n")
-		if !ok {
-			break
+// startServers builds ./cmd/standin-resolver and ./cmd/echo-backend into
+// dir, runs them on free loopback ports (the stand-in with the users file)
+// and waits for their "listening on http://ADDR" lines.
+func startServers(ctx context.Context, root, dir, users string, log io.Writer) (resolver, backend *proc, err error) {
+	fmt.Fprintln(log, "bench: building the stand-in resolver and the echo backend")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(os.PathSeparator), "./cmd/standin-resolver", "./cmd/echo-backend")
+	cmd.Dir = filepath.Join(root, "harness")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return nil, nil, fmt.Errorf("go build ./cmd/standin-resolver ./cmd/echo-backend: %v\n%s", err, out)
+	}
+	start := func(name string, args ...string) (*proc, error) {
+		p, err := startProc(name, filepath.Join(dir, name), append([]string{"-addr", "127.0.0.1:0"}, args...)...)
+		if err != nil {
+			return nil, err
 		}
-		t.addLocked(line)
-		s = rest
+		return p, p.waitFor(ctx, "listening line", func() bool {
+			_, rest, _ := strings.Cut(p.out.String(), "listening on http://")
+			addr, _, ok := strings.Cut(rest, "\n")
+			p.addr = strings.TrimSpace(addr)
+			return ok
+		})
 	}
-	t.part = s
-	return len(p), nil
-}
-
-// add keeps one line.
-func (t *lineTail) add(line string) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.addLocked(line)
-}
-
-func (t *lineTail) addLocked(line string) {
-	t.lines = append(t.lines, line)
-	if len(t.lines) > t.max {
-		t.lines = t.lines[len(t.lines)-t.max:]
+	if resolver, err = start("standin-resolver", "-users", users); err == nil {
+		if backend, err = start("echo-backend"); err != nil {
+			resolver.stop()
+		}
 	}
-}
-
-// String returns the kept lines.
-func (t *lineTail) String() string {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return strings.Join(append(append([]string(nil), t.lines...), t.part), "\n")
+	return resolver, backend, err
 }

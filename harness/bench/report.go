@@ -2,7 +2,6 @@ package main
 
 import (
 	"fmt"
-	"math"
 	"strings"
 	"time"
 )
@@ -23,18 +22,13 @@ type report struct {
 // markdown renders the report.
 func (r *report) markdown() string {
 	var b strings.Builder
-	o := r.opts
-	b.WriteString("# traefik-authgear benchmark\n\n")
-	fmt.Fprintf(&b, "%s, %s. %s × %d cores, %s RAM, Linux %s. Traefik %s, nginx %s, %s; bench built with %s.",
-		r.started.UTC().Format("2006-01-02 15:04 UTC"), fmtElapsed(r.elapsed),
-		r.machine.cpu, r.machine.cores, r.machine.memory, r.machine.kernel,
-		r.machine.traefik, r.machine.nginx, r.machine.wrk, r.machine.goVersion)
-	fmt.Fprintf(&b, " Load average (1 min) at start %s, at end %s.", r.loadStart, r.loadEnd)
+	o, m := r.opts, r.machine
+	fmt.Fprintf(&b, "# traefik-authgear benchmark\n\n%s, %s. %s × %d cores, %s RAM, Linux %s. Traefik %s, nginx %s, %s; bench built with %s."+
+		" Load average (1 min) at start %s, at end %s.",
+		r.started.UTC().Format("2006-01-02 15:04 UTC"), fmtElapsed(r.elapsed), m.cpu, m.cores, m.memory, m.kernel,
+		m.traefik, m.nginx, m.wrk, m.goVersion, r.loadStart, r.loadEnd)
 	if o.quick {
 		b.WriteString(" **Quick mode: short runs, one repetition; for development, not for comparison.**")
-	}
-	if o.profile != "" {
-		b.WriteString(" **CPU profiling was on (Traefik's debug API also turns on block and mutex profiling): the Traefik rows are slower than without it.**")
 	}
 	b.WriteString("\n\n")
 
@@ -49,7 +43,7 @@ func (r *report) markdown() string {
 			"*proxy CPU/request* is the proxy processes' user+system CPU time per request.\n\n",
 			o.threads, o.connections, o.duration, o.reps, o.warmup)
 		for _, p := range r.phases {
-			r.writePhase(&b, p)
+			writePhase(&b, p)
 		}
 		b.WriteString("Rows:\n\n")
 		for _, s := range rowSpecs {
@@ -59,155 +53,101 @@ func (r *report) markdown() string {
 	}
 
 	if len(r.bursts) > 0 {
-		fmt.Fprintf(&b, "## Burst: %d concurrent requests with one new credential\n\n", r.bursts[0].requests)
-		b.WriteString("Connections opened first, then all requests released at once; the credential is a session no proxy has seen.\n\n")
-		b.WriteString("| proxy | resolver latency | resolver calls | answered with the identity |\n|---|---:|---:|---:|\n")
+		fmt.Fprintf(&b, "## Burst: %d concurrent requests with one new credential\n\n"+
+			"Connections opened first, then all requests released at once; the credential is a session no proxy has seen.\n\n", r.bursts[0].requests)
+		var rows [][]string
 		for _, x := range r.bursts {
-			fmt.Fprintf(&b, "| %s | %s | %d | %d / %d |\n", burstLabel(x.row), fmtLatency(x.latency), x.calls, x.ok, x.requests)
+			label := map[string]string{rowPluginHit: "plugin (cache on)", rowNginxAuthCache: "nginx-auth-cache (`proxy_cache_lock on`)"}[x.row]
+			rows = append(rows, []string{label, fmtLatency(x.latency), fmt.Sprint(x.calls), fmt.Sprintf("%d / %d", x.ok, x.requests)})
 		}
-		b.WriteString("\n")
+		writeTable(&b, true, []string{"proxy", "resolver latency", "resolver calls", "answered with the identity"}, rows)
 	}
 
-	if r.mem != nil {
-		m := r.mem
+	if m := r.mem; m != nil {
 		rss, heap := m.perEntry()
-		fmt.Fprintf(&b, "## Memory per cached session\n\n")
-		fmt.Fprintf(&b, "A Traefik of its own with the plugin (`cacheMaxEntries: %d`, `cacheTTL: 1h`), warmed up with %s distinct sessions, "+
+		fmt.Fprintf(&b, "## Memory per cached session\n\n"+
+			"A Traefik of its own with the plugin (`cacheMaxEntries: %d`, `cacheTTL: 1h`), warmed up with %s distinct sessions, "+
 			"then %s more distinct sessions (each a user of its own, full identity answer: 8 `x-authgear-*` headers), "+
-			"resolved and cached in %s. Each reading follows a GC forced through Traefik's debug API, once the RSS has stopped falling "+
+			"resolved and cached in %s. Each reading follows two GCs forced through Traefik's debug API, once the RSS has stopped falling "+
 			"(at most %s). The live heap is what the cache holds; the RSS also holds the Go runtime's headroom (with the default "+
 			"`GOGC=100` the heap may grow to twice the live heap before a collection) and freed memory not yet returned to the system.\n\n",
-			m.maxEntries, fmtCount(memWarm), fmtCount(m.sessions), fmtElapsed(m.fill), memSettleMax)
-		b.WriteString("| | RSS | live heap after GC |\n|---|---:|---:|\n")
-		fmt.Fprintf(&b, "| empty cache (after warm-up) | %s | %s |\n", fmtBytes(float64(m.before.rss)), heapCell(m.before.heap))
-		fmt.Fprintf(&b, "| %s sessions cached | %s | %s |\n", fmtCount(m.sessions), fmtBytes(float64(m.after.rss)), heapCell(m.after.heap))
-		heapPer := "n/a"
-		if heap >= 0 {
-			heapPer = fmtBytes(heap)
-		}
-		fmt.Fprintf(&b, "| **per session** | **%s** | **%s** |\n\n", fmtBytes(rss), heapPer)
+			m.maxEntries, fmtInt(memWarm), fmtInt(float64(m.sessions)), fmtElapsed(m.fill), memSettleMax)
+		writeTable(&b, true, []string{"", "RSS", "live heap after GC"}, [][]string{
+			{"empty cache (after warm-up)", fmtBytes(float64(m.before.rss)), fmtBytes(float64(m.before.heap))},
+			{fmtInt(float64(m.sessions)) + " sessions cached", fmtBytes(float64(m.after.rss)), fmtBytes(float64(m.after.heap))},
+			{"**per session**", "**" + fmtBytes(rss) + "**", "**" + fmtBytes(heap) + "**"},
+		})
 	}
 
 	if r.micro != nil {
-		r.writeMicro(&b)
+		writeMicro(&b, r.micro)
 	}
 
-	verdicts := evaluate(r.phases, r.bursts, r.mem)
-	b.WriteString("## Targets (issues 13 and 4)\n\n| target | measured | |\n|---|---|---|\n")
-	for _, v := range verdicts {
-		fmt.Fprintf(&b, "| %s | %s | %s |\n", v.target, v.measured, v.status)
+	b.WriteString("## Targets (issues 13 and 4)\n\n")
+	var rows [][]string
+	for _, v := range evaluate(r.phases, r.bursts, r.mem) {
+		rows = append(rows, []string{fmt.Sprintf("#%d", v.issue), v.target, v.measured, v.status})
 	}
-	b.WriteString("\nReproduce: `make bench` (`go run ./bench -h` lists the flags).\n")
+	writeTable(&b, false, []string{"issue", "target", "measured", ""}, rows)
+	b.WriteString("Reproduce: `make bench` (`go run ./bench -h` lists the flags).\n")
 	return b.String()
 }
 
-// writePhase writes one table.
-func (r *report) writePhase(b *strings.Builder, p *phase) {
+// writePhase writes the table at one resolver latency.
+func writePhase(b *strings.Builder, p *phase) {
 	if p.latency == 0 {
 		b.WriteString("## Resolver answering at once (0 ms)\n\n")
 	} else {
 		fmt.Fprintf(b, "## Resolver with %s added latency\n\n", fmtLatency(p.latency))
 	}
-	b.WriteString("| row | requests/s | p50 | p99 | resolver calls/request | ratio to own bare | proxy CPU/request | errors |\n")
-	b.WriteString("|---|---:|---:|---:|---:|---:|---:|---:|\n")
+	var rows [][]string
 	for _, s := range rowSpecs {
-		x := p.rows[s.name]
-		if x == nil {
-			continue
+		if x := p.rows[s.name]; x != nil {
+			rows = append(rows, []string{s.name, fmtInt(x.rps), fmtMS(x.p50US), fmtMS(x.p99US),
+				fmtCalls(x.callsPerRequest), fmtRatio(x.ratio), fmtCPU(x.cpuPerRequestUS), fmt.Sprint(x.errors)})
 		}
-		fmt.Fprintf(b, "| %s | %s | %s | %s | %s | %s | %s | %d |\n", s.name, fmtRPS(x.rps), fmtUS(x.p50US), fmtUS(x.p99US),
-			fmtCalls(x.callsPerRequest), fmtRatio(x.ratio), fmtCPU(x.cpuPerRequestUS), x.errors)
 	}
-	b.WriteString("\n")
-	if s := cpuSummary(p); s != "" {
-		b.WriteString(s + "\n\n")
-	}
-}
-
-// cpuSummary says in one sentence what each kind of auth adds to its bare
-// proxy's CPU time per request: steadier than throughput on a machine whose
-// cores the load generator and the servers share.
-func cpuSummary(p *phase) string {
+	writeTable(b, true, []string{"row", "requests/s", "p50", "p99", "resolver calls/request", "ratio to own bare", "proxy CPU/request", "errors"}, rows)
+	// What each kind of auth adds to its bare proxy's CPU time per request:
+	// steadier than throughput on a machine whose cores everything shares.
 	var parts []string
 	for _, name := range []string{rowPluginHit, rowPluginAnon, rowForwardAuth, rowNginxAuthCache, rowNginxAuth} {
-		spec, _ := specOf(name)
-		x, bare := p.rows[name], p.rows[bareRow(spec.proxy)]
-		if x == nil || bare == nil || x.cpuPerRequestUS == 0 || bare.cpuPerRequestUS == 0 {
-			continue
+		x, bare := p.rows[name], p.rows[specOf(name).bareRow()]
+		if x != nil && bare != nil && x.cpuPerRequestUS != 0 && bare.cpuPerRequestUS != 0 {
+			parts = append(parts, fmt.Sprintf("%s %+.0f µs", name, x.cpuPerRequestUS-bare.cpuPerRequestUS))
 		}
-		parts = append(parts, fmt.Sprintf("%s %+.0f µs", name, x.cpuPerRequestUS-bare.cpuPerRequestUS))
 	}
-	if len(parts) == 0 {
-		return ""
+	if len(parts) > 0 {
+		fmt.Fprintf(b, "Proxy CPU per request over its bare row: %s.\n\n", strings.Join(parts, ", "))
 	}
-	return "Proxy CPU per request over its bare row: " + strings.Join(parts, ", ") + "."
 }
 
 // writeMicro writes the compiled vs Yaegi table.
-func (r *report) writeMicro(b *strings.Builder) {
-	m := r.micro
-	b.WriteString("## Per-request path: compiled vs Yaegi\n\n")
-	fmt.Fprintf(b, "`go test -bench . -benchmem` of the plugin package (bench_test.go) compiled, and the same under Yaegi v0.16.1 "+
+func writeMicro(b *strings.Builder, m *microResult) {
+	fmt.Fprintf(b, "## Per-request path: compiled vs Yaegi\n\n"+
+		"`go test -bench . -benchmem` of the plugin package (bench_test.go) compiled, and the same under Yaegi v0.16.1 "+
 		"(`tools/yaegi-test.sh -bench . -benchmem -benchtime %s`), the interpreter Traefik runs the plugin in. "+
 		"The two ServeHTTP benchmarks include one `Header.Clone` per iteration (the HeaderClone row) to give every "+
 		"iteration fresh headers.\n\n", yaegiBenchtime)
-	if m.yaegiErr != nil {
-		fmt.Fprintf(b, "Yaegi could not be run: %v\n\n", m.yaegiErr)
+	if m.err != nil {
+		fmt.Fprintf(b, "**Not run:** %v\n\n", m.err)
 	}
 	yaegi := map[string]benchLine{}
 	for _, l := range m.yaegi {
 		yaegi[l.name] = l
 	}
-	b.WriteString("| benchmark | compiled | allocs/op | Yaegi | allocs/op | Yaegi / compiled |\n|---|---:|---:|---:|---:|---:|\n")
+	var rows [][]string
 	for _, c := range m.compiled {
-		y, ok := yaegi[c.name]
-		yns, yallocs, ratio := "n/a", "n/a", "n/a"
-		if ok {
-			yns, yallocs = fmtNs(y.nsPerOp), fmt.Sprintf("%.0f", y.allocsPerOp)
+		row := []string{strings.TrimPrefix(c.name, "Benchmark"), fmtNs(c.nsPerOp), fmt.Sprintf("%.0f", c.allocsPerOp), "n/a", "n/a", "n/a"}
+		if y, ok := yaegi[c.name]; ok {
+			row[3], row[4] = fmtNs(y.nsPerOp), fmt.Sprintf("%.0f", y.allocsPerOp)
 			if c.nsPerOp > 0 {
-				ratio = fmt.Sprintf("%.1f ×", y.nsPerOp/c.nsPerOp)
+				row[5] = fmt.Sprintf("%.1f ×", y.nsPerOp/c.nsPerOp)
 			}
 		}
-		fmt.Fprintf(b, "| %s | %s | %.0f | %s | %s | %s |\n", strings.TrimPrefix(c.name, "Benchmark"),
-			fmtNs(c.nsPerOp), c.allocsPerOp, yns, yallocs, ratio)
+		rows = append(rows, row)
 	}
-	b.WriteString("\n")
-}
-
-// burstLabel names the proxy of a burst row.
-func burstLabel(row string) string {
-	switch row {
-	case rowPluginHit:
-		return "plugin (cache on)"
-	case rowNginxAuthCache:
-		return "nginx-auth-cache (`proxy_cache_lock on`)"
+	if len(rows) > 0 {
+		writeTable(b, true, []string{"benchmark", "compiled", "allocs/op", "Yaegi", "allocs/op", "Yaegi / compiled"}, rows)
 	}
-	return row
-}
-
-func heapCell(h int64) string {
-	if h < 0 {
-		return "n/a"
-	}
-	return fmtBytes(float64(h))
-}
-
-// fmtCPU renders CPU microseconds per request.
-func fmtCPU(us float64) string {
-	if math.IsNaN(us) || us == 0 {
-		return "n/a"
-	}
-	return fmt.Sprintf("%.0f µs", us)
-}
-
-// fmtCount renders an integer with thousands separators.
-func fmtCount(n int) string { return fmtRPS(float64(n)) }
-
-// fmtElapsed renders a run time: "42 s", "12 min 5 s".
-func fmtElapsed(d time.Duration) string {
-	s := int(d.Round(time.Second) / time.Second)
-	if s < 60 {
-		return fmt.Sprintf("%d s", s)
-	}
-	return fmt.Sprintf("%d min %d s", s/60, s%60)
 }

@@ -6,63 +6,63 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"time"
+
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/standin"
 )
 
-// resolverCtl drives the stand-in resolver's control endpoints
-// (internal/standin, /_standin/): its call count and its added latency.
-type resolverCtl struct {
-	base   string // http://host:port
-	client *http.Client
-}
-
-func newResolverCtl(addr string) *resolverCtl {
-	return &resolverCtl{base: "http://" + addr, client: &http.Client{Timeout: 10 * time.Second}}
-}
+// resolverCtl is the stand-in resolver process's host:port; its methods
+// drive the stand-in's control endpoints (internal/standin, /_standin/).
+type resolverCtl string
 
 // resolveURL is the resolve endpoint the proxies call.
-func (r *resolverCtl) resolveURL() string { return r.base + "/_resolver/resolve" }
+func (r resolverCtl) resolveURL() string { return "http://" + string(r) + standin.PathResolve }
 
 // calls returns the number of resolve requests received so far.
-func (r *resolverCtl) calls(ctx context.Context) (int64, error) {
+func (r resolverCtl) calls(ctx context.Context) (int64, error) {
 	var v struct {
 		Calls int64 `json:"calls"`
 	}
-	if err := r.do(ctx, http.MethodGet, "/_standin/calls", &v); err != nil {
+	err := r.do(ctx, http.MethodGet, "calls", &v)
+	return v.Calls, err
+}
+
+// during runs f and returns the resolve requests received meanwhile.
+func (r resolverCtl) during(ctx context.Context, f func() error) (int64, error) {
+	before, err := r.calls(ctx)
+	if err != nil {
 		return 0, err
 	}
-	return v.Calls, nil
+	if err := f(); err != nil {
+		return 0, err
+	}
+	after, err := r.calls(ctx)
+	return after - before, err
 }
 
 // setLatency makes every later resolve request wait d before answering.
-func (r *resolverCtl) setLatency(ctx context.Context, d time.Duration) error {
-	path := "/_standin/fault"
-	if d > 0 {
-		path += "?" + url.Values{"latency": {d.String()}}.Encode()
-	}
-	return r.do(ctx, http.MethodPost, path, nil)
+func (r resolverCtl) setLatency(ctx context.Context, d time.Duration) error {
+	return r.do(ctx, http.MethodPost, "fault?"+standin.Fault{Latency: d}.String(), nil)
 }
 
-func (r *resolverCtl) do(ctx context.Context, method, path string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, method, r.base+path, nil)
+// do sends one control request and decodes its JSON answer into v (if not
+// nil).
+func (r resolverCtl) do(ctx context.Context, method, path string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, method, "http://"+string(r)+standin.ControlPrefix+path, nil)
 	if err != nil {
 		return err
 	}
-	resp, err := r.client.Do(req)
+	resp, err := checkClient.Do(req)
 	if err != nil {
 		return fmt.Errorf("stand-in resolver %s %s: %w", method, path, err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("stand-in resolver %s %s: %s: %s", method, path, resp.Status, body)
+	}
+	if err != nil || v == nil {
 		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("stand-in resolver %s %s: %s: %s", method, path, resp.Status, body)
-	}
-	if v == nil {
-		return nil
 	}
 	return json.Unmarshal(body, v)
 }

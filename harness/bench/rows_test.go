@@ -1,45 +1,32 @@
 package main
 
 import (
-	"reflect"
+	"slices"
 	"testing"
 )
 
-func TestRoundOrder(t *testing.T) {
-	all := map[string]bool{}
-	for _, n := range rowNames() {
-		all[n] = true
-	}
-	first, second := roundOrder(0, all), roundOrder(1, all)
-	if len(first) != len(rowSpecs) {
-		t.Fatalf("round 0 has %d rows, want %d", len(first), len(rowSpecs))
-	}
-	for i := range first {
-		if first[i] != second[len(second)-1-i] {
-			t.Fatalf("round 1 is not round 0 reversed: %v / %v", first, second)
-		}
+func TestRows(t *testing.T) {
+	first, second := roundOrder(0), roundOrder(1)
+	slices.Reverse(second)
+	if !slices.Equal(first, second) {
+		t.Errorf("round 1 is not round 0 reversed: %v", second)
 	}
 	// Traefik and nginx rows alternate while both last.
-	for i := 0; i < 6; i++ {
-		spec, _ := specOf(first[i])
-		want := proxyTraefik
-		if i%2 == 1 {
-			want = proxyNginx
-		}
-		if spec.proxy != want {
-			t.Errorf("position %d is %s (%s), want a %s row", i, first[i], spec.proxy, want)
+	for i, name := range first[:6] {
+		if specOf(name).nginx != (i%2 == 1) {
+			t.Errorf("position %d is %s, want Traefik and nginx rows alternating", i, name)
 		}
 	}
-	some := roundOrder(0, map[string]bool{rowPluginHit: true, rowTraefikBare: true})
-	if !reflect.DeepEqual(some, []string{rowTraefikBare, rowPluginHit}) {
-		t.Errorf("selected rows = %v", some)
-	}
-}
-
-func TestEveryRowHasABareRow(t *testing.T) {
+	sorted := slices.Sorted(slices.Values(first))
 	for _, s := range rowSpecs {
-		if !knownRow(bareRow(s.proxy)) {
-			t.Errorf("%s: no bare row for proxy %s", s.name, s.proxy)
+		if _, found := slices.BinarySearch(sorted, s.name); !found {
+			t.Errorf("row %s is not in runOrder", s.name)
 		}
+		if bare := specOf(s.bareRow()); bare.expect != noAuth || bare.nginx != s.nginx {
+			t.Errorf("%s: bare row %s is no bare row of its proxy", s.name, bare.name)
+		}
+	}
+	if len(first) != len(rowSpecs) || len(slices.Compact(sorted)) != len(sorted) {
+		t.Errorf("runOrder %v: want every row once", first)
 	}
 }

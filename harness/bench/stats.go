@@ -2,7 +2,7 @@ package main
 
 import (
 	"math"
-	"sort"
+	"slices"
 	"time"
 )
 
@@ -13,102 +13,78 @@ type sample struct {
 	cpu   time.Duration // the proxy's CPU time during the run
 }
 
+// figure is one measured figure of a run.
+type figure func(sample) float64
+
+var (
+	figRPS figure = func(s sample) float64 { return s.res.RPS() }
+	figP50 figure = func(s sample) float64 { return s.res.P50US }
+	figP99 figure = func(s sample) float64 { return s.res.P99US }
+)
+
 // rowResult sums up the runs of one row at one resolver latency.
 type rowResult struct {
-	name    string
-	samples []sample
-	rps     float64 // median
-	p50US   float64 // median of the runs' p50
-	p99US   float64 // median of the runs' p99
+	samples           []sample
+	rps, p50US, p99US float64 // medians over the runs
 	// callsPerRequest is all the runs' resolver calls over all their requests.
 	callsPerRequest float64
-	// cpuPerRequest is the proxy's CPU time over all the runs' requests, in
-	// microseconds.
+	// cpuPerRequestUS is the proxy's CPU time over all the runs' requests,
+	// in microseconds.
 	cpuPerRequestUS float64
 	errors          int64   // failed requests in all runs
-	requests        int64   // requests in all runs
-	ratio           float64 // rps over the own bare proxy's rps; NaN when unknown
+	ratio           float64 // rps over the own bare row's, per round (pairedRatio); NaN when unknown
 }
 
 // summarize computes a row's medians and totals from its samples.
-func summarize(name string, samples []sample) rowResult {
-	r := rowResult{name: name, samples: samples, ratio: math.NaN()}
-	var rps, p50, p99 []float64
-	var calls int64
+func summarize(samples []sample) *rowResult {
+	r := &rowResult{samples: samples, ratio: math.NaN()}
+	r.rps, r.p50US, r.p99US = r.median(figRPS), r.median(figP50), r.median(figP99)
+	var calls, requests int64
 	var cpu time.Duration
 	for _, s := range samples {
-		rps = append(rps, s.res.RPS())
-		p50 = append(p50, s.res.P50US)
-		p99 = append(p99, s.res.P99US)
-		calls += s.calls
-		cpu += s.cpu
-		r.requests += s.res.Requests
-		r.errors += s.res.Errors()
+		calls, cpu, requests = calls+s.calls, cpu+s.cpu, requests+s.res.Requests
+		r.errors += s.res.Errors
 	}
-	r.rps, r.p50US, r.p99US = median(rps), median(p50), median(p99)
-	if r.requests > 0 {
-		r.callsPerRequest = float64(calls) / float64(r.requests)
-		r.cpuPerRequestUS = float64(cpu.Microseconds()) / float64(r.requests)
+	if requests > 0 {
+		r.callsPerRequest = float64(calls) / float64(requests)
+		r.cpuPerRequestUS = float64(cpu.Microseconds()) / float64(requests)
 	}
 	return r
+}
+
+// median is the figure's median over the row's runs.
+func (r *rowResult) median(f figure) float64 {
+	var xs []float64
+	for _, s := range r.samples {
+		xs = append(xs, f(s))
+	}
+	return median(xs)
 }
 
 // setRatios fills in each row's throughput ratio to its own proxy's bare row.
 func setRatios(rows map[string]*rowResult) {
 	for name, r := range rows {
-		spec, _ := specOf(name)
-		if bare := rows[bareRow(spec.proxy)]; bare != nil {
-			r.ratio = pairedRatio(r, bare, figRPS)
+		if bare := rows[specOf(name).bareRow()]; bare != nil {
+			r.ratio, _, _ = pairedRatio(r, bare, figRPS)
 		}
 	}
 }
-
-// figure is one measured figure: its value in one run and its median over
-// a row's runs.
-type figure struct {
-	run    func(sample) float64
-	median func(*rowResult) float64
-}
-
-var (
-	figRPS = figure{func(s sample) float64 { return s.res.RPS() }, func(r *rowResult) float64 { return r.rps }}
-	figP50 = figure{func(s sample) float64 { return s.res.P50US }, func(r *rowResult) float64 { return r.p50US }}
-)
 
 // pairedRatio compares a figure of two rows run in the same rounds: the
-// median over the rounds of a's figure over b's in that round, which cancels
-// a drift of the machine's load better than a ratio of medians. Rows with
-// different round counts fall back to the ratio of their medians.
-func pairedRatio(a, b *rowResult, f figure) float64 {
-	if len(a.samples) == 0 || len(a.samples) != len(b.samples) {
-		am, bm := f.median(a), f.median(b)
-		if bm == 0 || math.IsNaN(am) || math.IsNaN(bm) {
-			return math.NaN()
-		}
-		return am / bm
-	}
+// median over the rounds of a's figure over b's in that round (which cancels
+// a drift of the machine's load better than a ratio of medians), and the
+// lowest and highest of those ratios; NaN when the rounds do not pair up.
+func pairedRatio(a, b *rowResult, f figure) (med, lo, hi float64) {
 	var ratios []float64
 	for i := range a.samples {
-		if d := f.run(b.samples[i]); d > 0 {
-			ratios = append(ratios, f.run(a.samples[i])/d)
+		if i < len(b.samples) && f(b.samples[i]) > 0 {
+			ratios = append(ratios, f(a.samples[i])/f(b.samples[i]))
 		}
 	}
-	return median(ratios)
-}
-
-// ratioSpread is pairedRatio with the spread of the per-round ratios.
-func ratioSpread(a, b *rowResult, f figure) (med, lo, hi float64) {
-	med = pairedRatio(a, b, f)
-	lo, hi = med, med
-	if len(a.samples) == len(b.samples) {
-		for i := range a.samples {
-			if d := f.run(b.samples[i]); d > 0 {
-				r := f.run(a.samples[i]) / d
-				lo, hi = math.Min(lo, r), math.Max(hi, r)
-			}
-		}
+	if len(ratios) == 0 || len(a.samples) != len(b.samples) {
+		return math.NaN(), math.NaN(), math.NaN()
 	}
-	return med, lo, hi
+	return median(ratios), slices.Min(ratios), slices.Max(ratios)
 }
 
 // median returns the median of xs (the mean of the middle two for an even
@@ -117,8 +93,7 @@ func median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return math.NaN()
 	}
-	s := append([]float64(nil), xs...)
-	sort.Float64s(s)
+	s := slices.Sorted(slices.Values(xs))
 	m := len(s) / 2
 	if len(s)%2 == 1 {
 		return s[m]

@@ -6,12 +6,25 @@ import (
 	"time"
 )
 
-func TestMedian(t *testing.T) {
-	if got := median([]float64{3, 1, 2}); got != 2 {
-		t.Errorf("median of 3 = %v", got)
+// runs returns one sample per throughput, each a one-second run with the
+// p50 of 1e6/rps µs, p99 twice that, one error, and calls and CPU time as
+// given for all.
+func runs(calls int64, cpu time.Duration, rps ...float64) []sample {
+	var ss []sample
+	for _, x := range rps {
+		ss = append(ss, sample{res: wrkResult{Requests: int64(x), DurationUS: 1e6, P50US: 1e6 / x, P99US: 2e6 / x, Errors: 1}, calls: calls, cpu: cpu})
 	}
-	if got := median([]float64{4, 1, 3, 2}); got != 2.5 {
-		t.Errorf("median of 4 = %v", got)
+	return ss
+}
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		xs   []float64
+		want float64
+	}{{[]float64{3, 1, 2}, 2}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		if got := median(c.xs); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.xs, got, c.want)
+		}
 	}
 	if got := median(nil); !math.IsNaN(got) {
 		t.Errorf("median of none = %v", got)
@@ -19,49 +32,28 @@ func TestMedian(t *testing.T) {
 }
 
 func TestSummarizeAndRatios(t *testing.T) {
-	run := func(requests int64, p50 float64, calls int64, cpu time.Duration) sample {
-		return sample{res: wrkResult{Requests: requests, DurationUS: 1e6, P50US: p50, P99US: 2 * p50, StatusErrors: 1}, calls: calls, cpu: cpu}
-	}
-	bare := summarize(rowTraefikBare, []sample{run(1000, 10, 0, 50*time.Millisecond), run(3000, 30, 0, 50*time.Millisecond), run(2000, 20, 0, 50*time.Millisecond)})
-	hit := summarize(rowPluginHit, []sample{run(1000, 10, 1, 0), run(1000, 10, 0, 0)})
-	if bare.rps != 2000 || bare.p50US != 20 || bare.p99US != 40 || bare.errors != 3 || bare.requests != 6000 {
+	bare := summarize(runs(0, 50*time.Millisecond, 1000, 4000, 2000))
+	if bare.rps != 2000 || bare.p50US != 500 || bare.p99US != 1000 || bare.errors != 3 || bare.cpuPerRequestUS != 150000.0/7000 {
 		t.Errorf("bare = %+v", bare)
 	}
-	if bare.cpuPerRequestUS != 25 {
-		t.Errorf("bare CPU per request = %v µs, want 25", bare.cpuPerRequestUS)
+	hit := summarize(runs(1, 0, 500, 1000, 4000))
+	if hit.callsPerRequest != 3.0/5500 {
+		t.Errorf("calls per request = %v, want 3/5500", hit.callsPerRequest)
 	}
-	if hit.callsPerRequest != 0.0005 {
-		t.Errorf("calls per request = %v, want 0.0005", hit.callsPerRequest)
+	// Per round: 0.5, 0.25, 2.
+	if med, lo, hi := pairedRatio(hit, bare, figRPS); med != 0.5 || lo != 0.25 || hi != 2 {
+		t.Errorf("paired throughput ratio = %v (%v–%v), want 0.5 (0.25–2)", med, lo, hi)
 	}
-	rows := map[string]*rowResult{rowTraefikBare: &bare, rowPluginHit: &hit}
-	nginxOnly := summarize(rowNginxAuth, []sample{run(500, 1, 500, 0)})
-	rows[rowNginxAuth] = &nginxOnly
+	if med, _, _ := pairedRatio(hit, bare, figP50); med != 2 {
+		t.Errorf("paired p50 ratio = %v, want 2", med)
+	}
+	nginxOnly := summarize(runs(500, 0, 500))
+	rows := map[string]*rowResult{rowTraefikBare: bare, rowPluginHit: hit, rowNginxAuth: nginxOnly}
 	setRatios(rows)
-	if bare.ratio != 1 || hit.ratio != 0.5 {
-		t.Errorf("ratios: bare %v, hit %v", bare.ratio, hit.ratio)
+	if bare.ratio != 1 || hit.ratio != 0.5 || !math.IsNaN(nginxOnly.ratio) {
+		t.Errorf("ratios: bare %v, hit %v, nginx-auth without nginx-bare %v (want NaN)", bare.ratio, hit.ratio, nginxOnly.ratio)
 	}
-	if !math.IsNaN(nginxOnly.ratio) {
-		t.Errorf("nginx-auth without nginx-bare has ratio %v, want NaN", nginxOnly.ratio)
-	}
-}
-
-func TestPairedRatio(t *testing.T) {
-	rows := func(rps ...float64) *rowResult {
-		var ss []sample
-		for _, x := range rps {
-			ss = append(ss, sample{res: wrkResult{Requests: int64(x), DurationUS: 1e6, P50US: 1e6 / x}})
-		}
-		r := summarize("x", ss)
-		return &r
-	}
-	a, b := rows(1000, 3000, 2000), rows(2000, 3000, 8000)
-	if got := pairedRatio(a, b, figRPS); got != 0.5 {
-		t.Errorf("paired throughput ratio = %v, want 0.5 (median of 0.5, 1, 0.25)", got)
-	}
-	if got := pairedRatio(a, b, figP50); got != 2 {
-		t.Errorf("paired p50 ratio = %v, want 2", got)
-	}
-	if got := pairedRatio(rows(1000), b, figRPS); got != 1000.0/3000 {
-		t.Errorf("unpaired ratio = %v, want the ratio of medians", got)
+	if med, _, _ := pairedRatio(nginxOnly, bare, figRPS); !math.IsNaN(med) {
+		t.Errorf("rows of different rounds: ratio %v, want NaN", med)
 	}
 }

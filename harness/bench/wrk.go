@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -15,30 +14,23 @@ import (
 	"time"
 )
 
-//go:embed lua/report.lua
-var reportLua string
-
-//go:embed lua/fresh.lua
-var freshLua string
+var (
+	//go:embed lua/report.lua
+	reportLua string
+	//go:embed lua/fresh.lua
+	freshLua string
+)
 
 // resultPrefix starts the line that lua/report.lua prints.
 const resultPrefix = "BENCH-RESULT "
 
 // wrkResult is one wrk run's summary as lua/report.lua prints it.
 type wrkResult struct {
-	Requests      int64   `json:"requests"`
-	DurationUS    int64   `json:"duration_us"`
-	Bytes         int64   `json:"bytes"`
-	P50US         float64 `json:"p50_us"`
-	P90US         float64 `json:"p90_us"`
-	P99US         float64 `json:"p99_us"`
-	MeanUS        float64 `json:"mean_us"`
-	MaxUS         float64 `json:"max_us"`
-	ConnectErrors int64   `json:"connect_errors"`
-	ReadErrors    int64   `json:"read_errors"`
-	WriteErrors   int64   `json:"write_errors"`
-	StatusErrors  int64   `json:"status_errors"` // answers with a status >= 400
-	Timeouts      int64   `json:"timeouts"`
+	Requests   int64   `json:"requests"`
+	DurationUS int64   `json:"duration_us"`
+	P50US      float64 `json:"p50_us"`
+	P99US      float64 `json:"p99_us"`
+	Errors     int64   `json:"errors"` // socket errors, timeouts and answers with an error status
 }
 
 // RPS returns requests per second.
@@ -49,20 +41,13 @@ func (r wrkResult) RPS() float64 {
 	return float64(r.Requests) / (float64(r.DurationUS) / 1e6)
 }
 
-// Errors returns the failed requests: socket errors, timeouts and answers
-// with an error status.
-func (r wrkResult) Errors() int64 {
-	return r.ConnectErrors + r.ReadErrors + r.WriteErrors + r.StatusErrors + r.Timeouts
-}
-
 // parseWrkOutput finds lua/report.lua's line in wrk's output.
 func parseWrkOutput(out string) (wrkResult, error) {
-	sc := bufio.NewScanner(strings.NewReader(out))
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), resultPrefix); ok {
-			var r wrkResult
+	var r wrkResult
+	for line := range strings.Lines(out) {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), resultPrefix); ok {
 			if err := json.Unmarshal([]byte(rest), &r); err != nil {
-				return wrkResult{}, fmt.Errorf("wrk result line %q: %w", rest, err)
+				return r, fmt.Errorf("wrk result line %q: %w", rest, err)
 			}
 			if r.Requests == 0 {
 				return r, errors.New("wrk made no request")
@@ -70,7 +55,7 @@ func parseWrkOutput(out string) (wrkResult, error) {
 			return r, nil
 		}
 	}
-	return wrkResult{}, errors.New("wrk printed no result line (is the Lua script loaded?)")
+	return r, errors.New("wrk printed no result line (is the Lua script loaded?)")
 }
 
 // wrkRunner runs wrk with fixed threads and connections; it writes its Lua
@@ -82,26 +67,11 @@ type wrkRunner struct {
 }
 
 func newWrkRunner(dir string, threads, connections int) (*wrkRunner, error) {
-	w := &wrkRunner{
-		threads:     threads,
-		connections: connections,
-		report:      filepath.Join(dir, "report.lua"),
-		fresh:       filepath.Join(dir, "fresh.lua"),
-	}
+	w := &wrkRunner{threads: threads, connections: connections, report: filepath.Join(dir, "report.lua"), fresh: filepath.Join(dir, "fresh.lua")}
 	if err := os.WriteFile(w.report, []byte(reportLua), 0o644); err != nil {
 		return nil, err
 	}
-	if err := os.WriteFile(w.fresh, []byte(reportLua+"\n"+freshLua), 0o644); err != nil {
-		return nil, err
-	}
-	return w, nil
-}
-
-// load says what the requests of one run carry.
-type load struct {
-	cookie  string // a Cookie header on every request; empty: none
-	fresh   bool   // a new session cookie on every request (overrides cookie)
-	browser bool   // the headers of a browser's page load on every request
+	return w, os.WriteFile(w.fresh, []byte(reportLua+"\n"+freshLua), 0o644)
 }
 
 // browserHeaders are the dozen headers a Chromium-based browser sends with
@@ -112,43 +82,34 @@ var browserHeaders = []string{
 	"Accept-Language: en-GB,en;q=0.9,fr;q=0.8",
 	"Accept-Encoding: gzip, deflate, br, zstd",
 	"Referer: https://app.example.com/dashboard",
-	"Sec-Fetch-Dest: document",
-	"Sec-Fetch-Mode: navigate",
-	"Sec-Fetch-Site: same-origin",
-	"Sec-Fetch-User: ?1",
-	`Sec-Ch-Ua: "Chromium";v="131", "Not_A Brand";v="24"`,
-	"Sec-Ch-Ua-Mobile: ?0",
-	`Sec-Ch-Ua-Platform: "Linux"`,
+	"Sec-Fetch-Dest: document", "Sec-Fetch-Mode: navigate", "Sec-Fetch-Site: same-origin", "Sec-Fetch-User: ?1",
+	`Sec-Ch-Ua: "Chromium";v="131", "Not_A Brand";v="24"`, "Sec-Ch-Ua-Mobile: ?0", `Sec-Ch-Ua-Platform: "Linux"`,
 	"Upgrade-Insecure-Requests: 1",
 	"Cache-Control: max-age=0",
 }
 
-// run drives url for d and returns wrk's summary.
-func (w *wrkRunner) run(ctx context.Context, url string, d time.Duration, l load) (wrkResult, error) {
+// wrkSeconds rounds d up to whole seconds, at least one, as wrk's -d takes
+// them.
+func wrkSeconds(d time.Duration) int { return max(1, int((d+time.Second-1)/time.Second)) }
+
+// run drives url for d with the requests of row s and returns wrk's summary.
+func (w *wrkRunner) run(ctx context.Context, url string, d time.Duration, s rowSpec) (wrkResult, error) {
 	w.runs++
-	secs := int((d + time.Second - 1) / time.Second)
-	args := []string{
-		"-t", strconv.Itoa(w.threads),
-		"-c", strconv.Itoa(w.connections),
-		"-d", wrkDuration(d),
-		"--latency", "--timeout", "10s",
-	}
+	secs := wrkSeconds(d)
+	args := []string{"-t", strconv.Itoa(w.threads), "-c", strconv.Itoa(w.connections), "-d", strconv.Itoa(secs) + "s", "--latency", "--timeout", "10s"}
 	script := w.report
-	if l.fresh {
+	if s.cred == freshCookie {
 		script = w.fresh
-	} else if l.cookie != "" {
-		args = append(args, "-H", "Cookie: "+l.cookie)
+	} else if s.cred != noCredential {
+		args = append(args, "-H", "Cookie: "+s.cred)
 	}
-	if l.browser {
+	if s.browser {
 		for _, h := range browserHeaders {
 			args = append(args, "-H", h)
 		}
 	}
-	args = append(args, "-s", script, url)
-	if l.fresh {
-		args = append(args, "--", fmt.Sprintf("%d-%d", os.Getpid(), w.runs))
-	}
-	ctx, cancel := context.WithTimeout(ctx, time.Duration(secs+30)*time.Second)
+	args = append(args, "-s", script, url, "--", fmt.Sprintf("%d-%d", os.Getpid(), w.runs))
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(secs)*time.Second+30*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "wrk", args...)
 	cmd.SysProcAttr = sysProcAttr()
@@ -156,22 +117,12 @@ func (w *wrkRunner) run(ctx context.Context, url string, d time.Duration, l load
 	if ctx.Err() != nil {
 		return wrkResult{}, ctx.Err()
 	}
-	if err != nil {
-		return wrkResult{}, fmt.Errorf("wrk %s: %v\n%s", strings.Join(args, " "), err, out)
+	var r wrkResult
+	if err == nil {
+		r, err = parseWrkOutput(string(out))
 	}
-	r, err := parseWrkOutput(string(out))
 	if err != nil {
 		return r, fmt.Errorf("wrk %s: %v\n%s", strings.Join(args, " "), err, out)
 	}
 	return r, nil
-}
-
-// wrkDuration renders d for wrk's -d, which takes whole units: "10s", or
-// milliseconds are rounded up to a second.
-func wrkDuration(d time.Duration) string {
-	secs := int64((d + time.Second - 1) / time.Second)
-	if secs < 1 {
-		secs = 1
-	}
-	return strconv.FormatInt(secs, 10) + "s"
 }
