@@ -112,7 +112,7 @@ func TestCacheEvictsExpiredEntriesFirstThenLeastRecentlyUsed(t *testing.T) {
 	}
 }
 
-func TestCacheNeverHoldsMoreThanItsBound(t *testing.T) {
+func TestCacheNeverHoldsMoreThanItsBoundAndCountsEvictions(t *testing.T) {
 	c := newCache(1000, 0, 0, 10)
 	for i := 0; i < 100; i++ {
 		put(t, c, string(rune('A'+i)), "user", int64(i))
@@ -121,6 +121,9 @@ func TestCacheNeverHoldsMoreThanItsBound(t *testing.T) {
 		}
 	}
 	checkLinks(t, c)
+	if c.inserts != 100 || c.evicted != 90 {
+		t.Fatalf("inserts %d, evicted %d; want 100, 90", c.inserts, c.evicted)
+	}
 }
 
 func TestCacheExpiryAndStaleWindow(t *testing.T) {
@@ -231,14 +234,4 @@ func keys(c *cache) []string {
 		out = append(out, k)
 	}
 	return out
-}
-
-func TestCacheCountsInsertionsAndEvictions(t *testing.T) {
-	c := newCache(1000, 0, 0, 3)
-	for i := 0; i < 10; i++ {
-		put(t, c, string(rune('a'+i)), "user", int64(i))
-	}
-	if c.inserts != 10 || c.evicted != 7 || c.len() != 3 {
-		t.Fatalf("inserts %d, evicted %d, entries %d; want 10, 7, 3", c.inserts, c.evicted, c.len())
-	}
 }

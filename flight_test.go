@@ -4,6 +4,8 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -11,59 +13,9 @@ import (
 	authgear "github.com/traefik-authgear/traefik-authgear"
 )
 
-// served is one request sent through the handler in the background.
-type served struct {
-	status   int
-	identity map[string]string
-}
-
-// serveAsync sends a request with the given Authorization through the
-// handler in a goroutine (with ctx, when not nil) and delivers the outcome
-// on the returned channel; next records the identity it saw.
-func serveAsync(h http.Handler, ctx context.Context, authorization string) chan served {
-	out := make(chan served, 1)
-	go func() {
-		req := httptest.NewRequest(http.MethodGet, "http://api.example.test/", nil)
-		if ctx != nil {
-			req = req.WithContext(ctx)
-		}
-		req.Header.Set("Authorization", authorization)
-		w := httptest.NewRecorder()
-		h.ServeHTTP(w, req)
-		out <- served{status: w.Code, identity: identityOf(http.Header(map[string][]string{
-			"X-Authgear-User-Id": w.Result().Header.Values("X-Backend-User"),
-		}))}
-	}()
-	return out
-}
-
-// releaseAll lets n held calls answer, then says so on done.
-func releaseAll(f *fakeResolver, n int, done chan<- bool) {
-	f.release(n)
-	done <- true
-}
-
-// outcome waits for a background request, failing the test after 5 s.
-func outcome(t *testing.T, ch <-chan served) served {
-	t.Helper()
-	select {
-	case s := <-ch:
-		return s
-	case <-time.After(5 * time.Second):
-		t.Fatal("the request did not finish within 5 s")
-		return served{}
-	}
-}
-
-// backendUser is the user id the backend saw, from the recorder's
-// X-Backend-User answer header.
-func backendUser(s served) string { return s.identity["x-authgear-user-id"] }
-
 func TestRequestsAfterAnEvictionDoNotJoinCallsFromBeforeIt(t *testing.T) {
-	f := newFakeResolver(t)
+	f, h, _ := newHandler(t, withWebhook)
 	f.hold()
-	h, _ := newHandler(t, f, withWebhook)
-
 	before := serveAsync(h, nil, "Bearer user:bob")
 	f.awaitArrival(t)
 	// Bob is disabled; Authgear says so in a webhook delivery.
@@ -79,16 +31,12 @@ func TestRequestsAfterAnEvictionDoNotJoinCallsFromBeforeIt(t *testing.T) {
 		t.Fatalf("the request sent after bob's eviction reached the backend as %q", got)
 	}
 	// And nothing from before the eviction was cached for bob.
-	if got := backendUser(outcome(t, serveAsync(h, nil, "Bearer user:bob"))); got != "" {
-		t.Fatalf("a later request reached the backend as %q", got)
-	}
+	expect(t, h, "Bearer user:bob", http.StatusOK, "")
 }
 
 func TestAnEvictionDropsOnlyTheEvictedUsersAnswers(t *testing.T) {
-	f := newFakeResolver(t)
+	f, h, _ := newHandler(t, withWebhook)
 	f.hold()
-	h, _ := newHandler(t, f, withWebhook)
-
 	alice := serveAsync(h, nil, "Bearer user:alice")
 	f.awaitArrival(t)
 	disableByWebhook(t, h, "id-carol")
@@ -97,18 +45,15 @@ func TestAnEvictionDropsOnlyTheEvictedUsersAnswers(t *testing.T) {
 		t.Fatalf("alice saw %q", got)
 	}
 	// Carol's eviction did not keep alice's answer out of the cache.
-	if got := backendUser(outcome(t, serveAsync(h, nil, "Bearer user:alice"))); got != "id-alice" {
-		t.Fatalf("alice's second request saw %q", got)
-	}
+	expect(t, h, "Bearer user:alice", http.StatusOK, "id-alice")
 	if got := f.calls.Load(); got != 1 {
 		t.Fatalf("resolver calls = %d, want 1: alice's answer should have been cached", got)
 	}
 }
 
 func TestACallNobodyWaitsForIsCancelled(t *testing.T) {
-	f := newFakeResolver(t)
+	f, h, _ := newHandler(t, func(c *authgear.Config) { c.Timeout = "1m" })
 	f.hold()
-	h, _ := newHandler(t, f, func(c *authgear.Config) { c.Timeout = "1m" })
 	ctx, cancel := context.WithCancel(context.Background())
 	gone := serveAsync(h, ctx, "Bearer user:alice")
 	f.awaitArrival(t)
@@ -118,58 +63,80 @@ func TestACallNobodyWaitsForIsCancelled(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the resolver call went on for 5 s after its only client had gone")
 	}
-	if s := outcome(t, gone); s.status != 499 {
-		t.Fatalf("the departed client's request ended with %d, want 499", s.status)
+	if w := outcome(t, gone); w.Code != 499 {
+		t.Fatalf("the departed client's request ended with %d, want 499", w.Code)
 	}
-}
-
-// connectionFlood is how many distinct credentials flood the resolver, and
-// connectionBound how many connections one middleware may open to it.
-const (
-	connectionFlood = 150
-	connectionBound = 64
-)
-
-// distinctRemotes counts the resolver's requests and the connections they
-// came on.
-func distinctRemotes(f *fakeResolver) (int, int) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	seen := map[string]bool{}
-	for i := 0; i < len(f.requests); i++ {
-		seen[f.requests[i].remote] = true
-	}
-	requests := len(f.requests)
-	conns := len(seen)
-	return requests, conns
 }
 
 func TestResolverConnectionsAreBoundedPerMiddleware(t *testing.T) {
-	f := newFakeResolver(t)
+	flood := 150 // distinct credentials
+	bound := 64  // connections one middleware may open
+	f, h, _ := newHandler(t, func(c *authgear.Config) { c.Timeout = "1m" })
 	f.hold()
-	h, _ := newHandler(t, f, func(c *authgear.Config) { c.Timeout = "1m" })
-	flood := connectionFlood
-	bound := connectionBound
-	results := make([]chan served, flood)
-	for i := 0; i < flood; i++ {
+	results := make([]chan *httptest.ResponseRecorder, flood)
+	for i := 0; i < len(results); i++ {
 		results[i] = serveAsync(h, nil, "Bearer junk-"+strconv.Itoa(i))
 	}
 	// As many calls arrive as the middleware may open connections.
 	for i := 0; i < bound; i++ {
 		f.awaitArrival(t)
 	}
-	if _, conns := distinctRemotes(f); conns > bound {
+	if conns := f.connections(); conns > bound {
 		t.Fatalf("%d connections to the resolver, want at most %d", conns, bound)
 	}
 	released := make(chan bool)
-	go releaseAll(f, flood, released)
-	for i := 0; i < flood; i++ {
-		if s := outcome(t, results[i]); s.status != 200 {
-			t.Fatalf("status %d, want 200 once the resolver answers", s.status)
+	go func() {
+		f.release(flood)
+		close(released)
+	}()
+	for i := 0; i < len(results); i++ {
+		if w := outcome(t, results[i]); w.Code != 200 {
+			t.Fatalf("status %d, want 200 once the resolver answers", w.Code)
 		}
 	}
 	<-released
-	if requests, conns := distinctRemotes(f); requests != flood || conns > bound {
-		t.Fatalf("%d calls over %d connections, want %d calls over at most %d", requests, conns, flood, bound)
+	if calls, conns := f.calls.Load(), f.connections(); calls != int64(flood) || conns > bound {
+		t.Fatalf("%d calls over %d connections, want %d calls over at most %d", calls, conns, flood, bound)
+	}
+}
+
+func TestResolverConnectionsAreReused(t *testing.T) {
+	f, h, rec := newHandler(t, func(c *authgear.Config) { c.CacheTTL = "0" })
+	for i := 0; i < 5; i++ {
+		_, s := do(h, rec, request{header: bearer("alice")})
+		assertUser(t, s, "alice")
+	}
+	if calls, conns := f.calls.Load(), f.connections(); calls != 5 || conns != 1 {
+		t.Fatalf("%d resolver calls over %d connections, want 5 over 1 (keep-alive)", calls, conns)
+	}
+}
+
+func TestResolverOverTLS(t *testing.T) {
+	f, ca := newTLSResolver(t)
+	caFile := filepath.Join(t.TempDir(), "ca.pem")
+	if err := os.WriteFile(caFile, []byte(ca), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name       string
+		tls        authgear.TLSConfig
+		wantStatus int
+	}{
+		{"unknown CA refused", authgear.TLSConfig{}, http.StatusBadGateway},
+		{"inline PEM CA", authgear.TLSConfig{CA: ca}, http.StatusOK},
+		{"CA file", authgear.TLSConfig{CA: caFile}, http.StatusOK},
+		{"insecureSkipVerify", authgear.TLSConfig{InsecureSkipVerify: true}, http.StatusOK},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			h, rec := newNamed(t, f, t.Name(), func(c *authgear.Config) { c.TLS = tt.tls })
+			w, s := do(h, rec, request{header: bearer("alice")})
+			if w.Code != tt.wantStatus {
+				t.Fatalf("status %d, want %d", w.Code, tt.wantStatus)
+			}
+			if tt.wantStatus == http.StatusOK {
+				assertUser(t, s, "alice")
+			}
+		})
 	}
 }

@@ -9,9 +9,8 @@ import (
 )
 
 // The property checks of FuzzCredentialKey and FuzzStripIdentityHeaders
-// (fuzz_test.go), and helpers shared with fuzzserve_test.go. They judge the
-// plugin with code of their own (header names lowered byte by byte, tokens
-// split by hand), not with the plugin's helpers.
+// (fuzz_test.go). They judge the plugin with code of their own (header names
+// lowered byte by byte, tokens split by hand), not with the plugin's helpers.
 
 // forgedName reports whether a backend that lower-cases header names and
 // reads "_" as "-" (CGI, WSGI, PHP, Rack) would take name for an identity
@@ -27,11 +26,6 @@ func forgedName(name string) bool {
 		}
 	}
 	return strings.HasPrefix(string(b), "x-authgear-")
-}
-
-// normName is a header name as forgedName reads it.
-func normName(name string) string {
-	return strings.ReplaceAll(strings.ToLower(name), "_", "-")
 }
 
 // lines splits a fuzz input on "\n"; an empty input gives no element.

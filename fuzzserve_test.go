@@ -1,140 +1,64 @@
-package authgear
+package authgear_test
 
 import (
 	"bufio"
-	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"errors"
-	"io"
 	"net/http"
-	"net/http/httptest"
-	"sort"
 	"strings"
-	"sync/atomic"
 	"testing"
 )
 
-// The property check of FuzzServeHTTP (fuzz_test.go): the middleware in
-// front of a fake resolver that gives every credential its own identity.
+// serveSeed is one FuzzServeHTTP input: request header lines as a client
+// writes them ("\n" between lines), and trailer lines (a chunked body is sent
+// when there are any).
+type serveSeed struct {
+	headers, trailers string
+}
 
-// fakeResolve answers as Authgear does, in its order (Bearer token,
-// app_session, app_access_token, session cookie), except that every
-// credential is a valid session of its own user unless its value starts with
-// "bad". A session cookie starting with "bad" gives valid=false and a
-// clearing Set-Cookie; other "bad" credentials are no credential.
-func fakeResolve(h http.Header) http.Header {
-	req := &http.Request{Header: h}
-	if scheme, tok, ok := strings.Cut(h.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "Bearer") && !strings.HasPrefix(tok, "bad") {
-		return fakeUser("bearer", tok)
+var serveSeeds = []serveSeed{
+	{"Cookie: session=alice", ""},
+	{"Cookie: session=alice\nX-Authgear-User-Id: forged\nX_Authgear_User_Id: forged", ""},
+	{"Authorization: Bearer alice\nCookie: session=bob", ""},
+	{"Authorization: Bearer bad-token\nCookie: app_access_token=carol; session=bob", ""},
+	{"Cookie: session=bad-session", ""},
+	{"Cookie: session=fail-please", ""},
+	{"Cookie: theme=fail", ""},
+	{"Authorization: \nX-Authgear-Session-Valid: true", ""},
+	{"Cookie: session=a; session=b\nCookie: app_session=c", ""},
+	{"Connection: X-Authgear-User-Id, keep-alive\nCookie: session=dave", ""},
+	{"Cookie: session=erin\nTrailer: X-Authgear-User-Id", "X-Authgear-User-Id: forged"},
+	{"Cookie: session=erin\nTrailer: X-Checksum", "X-Checksum: 1\nX_Authgear_User_Id: forged"},
+	{"Authorization: Bearer a\nAuthorization: Bearer b", ""},
+	{"Authorization: Bearer b\nAuthorization: Bearer a", ""},
+	{"Cookie: session=\"quoted\"", ""},
+	{"Cookie: Session=alice; SESSION=bob", ""},
+	{"X-Authgear-User-Roles: admin\nX-AUTHGEAR-SESSION-VALID: true\nx-authgear-user-anonymous:false", ""},
+	{"Cookie: app_session=fail; session=alice", ""},
+}
+
+// FuzzServeHTTP sends requests parsed from raw header lines through the
+// middleware in front of the fake resolver, every credential but a "bad" one
+// a user of its own: the middleware never panics, the next handler never sees
+// an identity header the resolver did not issue for that request's
+// credentials, and a resolver failure never lets the request through. (`go
+// test` runs the seeds and testdata/fuzz/FuzzServeHTTP; TestFuzzServeSeeds
+// runs the seeds for Yaegi, which runs Test functions only.)
+func FuzzServeHTTP(f *testing.F) {
+	for _, s := range serveSeeds {
+		f.Add(s.headers, s.trailers)
 	}
-	for _, kind := range []string{"app_session", "app_access_token"} {
-		if c, err := req.Cookie(kind); err == nil && !strings.HasPrefix(c.Value, "bad") {
-			return fakeUser(kind, c.Value)
-		}
+	fr, h, rec := newHandler(f, nil)
+	fr.everyone = true
+	f.Fuzz(func(t *testing.T, headers, trailers string) {
+		checkServe(t, fr, h, rec, serveSeed{headers, trailers})
+	})
+}
+
+func TestFuzzServeSeeds(t *testing.T) {
+	f, h, rec := newHandler(t, nil)
+	f.everyone = true
+	for _, s := range serveSeeds {
+		checkServe(t, f, h, rec, s)
 	}
-	if c, err := req.Cookie("session"); err == nil {
-		if !strings.HasPrefix(c.Value, "bad") {
-			return fakeUser("session", c.Value)
-		}
-		return http.Header{
-			"X-Authgear-Session-Valid": {"false"},
-			"Set-Cookie":               {"session=; Max-Age=0"},
-		}
-	}
-	return http.Header{}
-}
-
-// fakeUser is the valid-session answer of the user a credential names.
-func fakeUser(kind, value string) http.Header {
-	sum := sha256.Sum256([]byte(kind + "\x00" + value))
-	id := hex.EncodeToString(sum[:8])
-	return http.Header{
-		"X-Authgear-Session-Valid":  {"true"},
-		"X-Authgear-User-Id":        {"u-" + id},
-		"X-Authgear-User-Anonymous": {"false"},
-		"X-Authgear-User-Roles":     {"r" + id[:4] + ",editor"},
-		"X-Authgear-Session-Amr":    {""},
-	}
-}
-
-// identityView renders the identity headers of h as a backend reads them:
-// normalised names, every value, sorted.
-func identityView(h http.Header) string {
-	var parts []string
-	for name, vs := range h {
-		if forgedName(name) {
-			parts = append(parts, normName(name)+"="+strings.Join(vs, "\x00"))
-		}
-	}
-	sort.Strings(parts)
-	return strings.Join(parts, "\n")
-}
-
-// fakeTransport is the resolver: it answers fakeResolve's headers, and fails
-// when the Authorization or Cookie header contains "fail".
-type fakeTransport struct {
-	calls atomic.Int64
-}
-
-// errFakeResolver is the fake resolver's transport failure.
-var errFakeResolver = errors.New("fake resolver failure")
-
-// RoundTrip answers one resolver call.
-func (f *fakeTransport) RoundTrip(req *http.Request) (*http.Response, error) {
-	f.calls.Add(1)
-	if shouldFail(req.Header) {
-		return nil, errFakeResolver
-	}
-	return &http.Response{
-		Status: "200 OK", StatusCode: http.StatusOK, Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
-		Header: fakeResolve(req.Header), Body: http.NoBody, Request: req,
-	}, nil
-}
-
-func shouldFail(h http.Header) bool {
-	return strings.Contains(strings.Join(h["Authorization"], "\n"), "fail") ||
-		strings.Contains(strings.Join(h["Cookie"], "\n"), "fail")
-}
-
-// fuzzNext records what reached the next handler.
-type fuzzNext struct {
-	called   bool
-	identity string
-	trailers []string // identity names among the declared trailers, on arrival
-}
-
-func (n *fuzzNext) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	n.called = true
-	n.identity = identityView(r.Header)
-	for name := range r.Trailer {
-		if forgedName(name) {
-			n.trailers = append(n.trailers, name)
-		}
-	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 1<<16))
-	w.WriteHeader(http.StatusOK)
-}
-
-// fuzzMiddleware is the middleware under test with its fake resolver.
-type fuzzMiddleware struct {
-	h    http.Handler
-	next *fuzzNext
-	rt   *fakeTransport
-}
-
-func newFuzzMiddleware(tb testing.TB) *fuzzMiddleware {
-	tb.Helper()
-	cfg := CreateConfig()
-	cfg.ResolverURL = "http://resolver.invalid/_resolver/resolve"
-	fm := &fuzzMiddleware{next: &fuzzNext{}, rt: &fakeTransport{}}
-	h, err := New(context.Background(), fm.next, cfg, "fuzz-"+tb.Name())
-	if err != nil {
-		tb.Fatal(err)
-	}
-	h.(*Middleware).shared.roundTrip = fm.rt
-	fm.h = h
-	return fm
 }
 
 // rawRequest writes the request a client sends: a GET with the header lines,
@@ -142,60 +66,65 @@ func newFuzzMiddleware(tb testing.TB) *fuzzMiddleware {
 func rawRequest(s serveSeed) string {
 	var b strings.Builder
 	b.WriteString("GET /things?id=1 HTTP/1.1\r\nHost: api.example.test\r\n")
-	for _, line := range lines(s.headers) {
-		if line != "" {
-			b.WriteString(line + "\r\n")
+	writeLines := func(lines string) {
+		for _, line := range strings.Split(lines, "\n") {
+			if line != "" {
+				b.WriteString(line + "\r\n")
+			}
 		}
 	}
-	if s.trailers == "" {
-		b.WriteString("\r\n")
-		return b.String()
-	}
-	b.WriteString("Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n")
-	for _, line := range lines(s.trailers) {
-		if line != "" {
-			b.WriteString(line + "\r\n")
-		}
+	writeLines(s.headers)
+	if s.trailers != "" {
+		b.WriteString("Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n")
+		writeLines(s.trailers)
 	}
 	b.WriteString("\r\n")
 	return b.String()
 }
 
-func checkServe(t testing.TB, fm *fuzzMiddleware, s serveSeed) {
+func checkServe(t testing.TB, f *fakeResolver, h http.Handler, rec *recorder, s serveSeed) {
 	t.Helper()
 	req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(rawRequest(s))))
 	if err != nil {
 		return // net/http answers 400 before any middleware
 	}
 	req.RemoteAddr = "192.0.2.1:1234"
-	orig := req.Header.Clone()
-	creds := len(orig["Authorization"]) > 0
-	for _, name := range []string{"app_session", "app_access_token", "session"} {
-		if _, err := (&http.Request{Header: orig}).Cookie(name); err == nil {
+	// What the resolver answers the client's credentials, asked for the
+	// app's public origin.
+	asked := &http.Request{Header: http.Header{"X-Forwarded-Host": {publicHost}, "X-Forwarded-Proto": {"https"}}}
+	creds := len(req.Header["Authorization"]) > 0
+	for _, name := range []string{"Authorization", "Cookie"} {
+		if v := req.Header[name]; len(v) > 0 {
+			asked.Header[name] = append([]string(nil), v...)
+		}
+	}
+	for _, name := range credentialCookies {
+		if _, err := req.Cookie(name); err == nil {
 			creds = true
 		}
 	}
-	fail := creds && shouldFail(orig)
-	want := ""
+	fail := creds && f.fails(asked)
+	want := map[string]string{}
 	if creds && !fail {
-		want = identityView(fakeResolve(orig))
+		want = identityOf(f.resolve(asked).header)
 	}
 
-	*fm.next = fuzzNext{}
-	calls := fm.rt.calls.Load()
-	rec := httptest.NewRecorder()
-	fm.h.ServeHTTP(rec, req)
-
+	calls := f.calls.Load()
+	w, seen := serve(h, rec, req)
+	same := len(seen.identity) == len(want)
+	for name, v := range want {
+		same = same && seen.identity[name] == v
+	}
 	switch {
-	case fail && (fm.next.called || rec.Code != http.StatusBadGateway):
-		t.Fatalf("resolver failed, got status %d and next reached=%v (input %q)", rec.Code, fm.next.called, s)
-	case !fail && !fm.next.called:
-		t.Fatalf("request not passed on: status %d %q (input %q)", rec.Code, rec.Body.String(), s)
-	case !fail && fm.next.identity != want:
-		t.Fatalf("next handler saw identity\n%s\nwant\n%s\n(input %q)", fm.next.identity, want, s)
-	case len(fm.next.trailers) > 0:
-		t.Fatalf("declared identity trailers %q reached the next handler (input %q)", fm.next.trailers, s)
-	case !creds && fm.rt.calls.Load() != calls:
+	case fail && (seen.called || w.Code != http.StatusBadGateway):
+		t.Fatalf("resolver failed, got status %d and next reached=%v (input %q)", w.Code, seen.called, s)
+	case !fail && !seen.called:
+		t.Fatalf("request not passed on: status %d %q (input %q)", w.Code, w.Body.String(), s)
+	case !fail && !same:
+		t.Fatalf("next handler saw identity\n%v\nwant\n%v\n(input %q)", seen.identity, want, s)
+	case len(identityOf(seen.trailer)) > 0:
+		t.Fatalf("declared identity trailers %v reached the next handler (input %q)", seen.trailer, s)
+	case !creds && f.calls.Load() != calls:
 		t.Fatalf("resolver called for a request without credentials (input %q)", s)
 	}
 }

@@ -3,8 +3,11 @@ package authgear_test
 import (
 	"bufio"
 	"context"
+	"crypto/sha256"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
+	"encoding/pem"
 	"fmt"
 	"io"
 	"net/http"
@@ -51,8 +54,7 @@ func loadFixture(t testing.TB, name string) fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	parts := strings.SplitN(line, " ", 3)
-	status, err := strconv.Atoi(parts[1])
+	status, err := strconv.Atoi(strings.SplitN(line, " ", 3)[1])
 	if err != nil {
 		t.Fatalf("fixture %s: status line %q: %v", name, line, err)
 	}
@@ -79,11 +81,16 @@ var users = map[string]user{
 	"fixture-user": {id: "ae9dd108-048e-4576-86ca-2c69bcd2ad08"},
 }
 
-// fakeResolver answers as Authgear's resolver does, from the recorded
-// fixtures, for the users above. It counts calls and keeps the requests.
+// fakeResolver is the one fake resolver of these tests. It answers as
+// Authgear's resolver does, from the recorded fixtures, for the users above;
+// with everyone set (the serve fuzz target), every other credential that does
+// not start with "bad" is a valid session of a user of its own. A request
+// whose Authorization or credential cookie contains "fail" is answered 500.
+// It counts calls and keeps the last request and the connections used.
 type fakeResolver struct {
 	srv          *httptest.Server
 	cookiePrefix string
+	everyone     bool
 	calls        atomic.Int64
 	delay        atomic.Int64 // nanoseconds to wait before answering
 	status       atomic.Int64 // when non-zero, answer this status instead
@@ -98,29 +105,37 @@ type fakeResolver struct {
 	arrived   chan string
 	cancelled chan string
 
-	mu       sync.Mutex
-	requests []recordedRequest
+	mu      sync.Mutex
+	last    recordedRequest
+	remotes map[string]bool // client addresses: one per connection
 }
 
 // recordedRequest is what the resolver received.
 type recordedRequest struct {
-	method string
-	host   string
-	header http.Header
-	body   string
-	path   string
-	remote string // client address: one per connection
+	method, host, body, path string
+	header                   http.Header
 }
 
 func newFakeResolver(t testing.TB) *fakeResolver {
 	t.Helper()
-	f := &fakeResolver{fixtures: map[string]fixture{}}
-	for _, name := range []string{"session-valid-roles", "session-unknown", "bearer-invalid", "bearer-valid-public-host", "no-credentials", "post-method", "trailing-slash"} {
+	f := &fakeResolver{fixtures: map[string]fixture{}, remotes: map[string]bool{}}
+	for _, name := range []string{"session-valid-roles", "session-unknown", "bearer-invalid", "no-credentials", "post-method", "trailing-slash"} {
 		f.fixtures[name] = loadFixture(t, name)
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(func() { f.srv.Close() })
 	return f
+}
+
+// newTLSResolver is the fake resolver served over TLS and HTTP/2, as an https
+// Authgear is, with the PEM of its certificate.
+func newTLSResolver(t testing.TB) (*fakeResolver, string) {
+	f := newFakeResolver(t)
+	f.srv.Close()
+	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	f.srv.EnableHTTP2 = true
+	f.srv.StartTLS()
+	return f, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: f.srv.Certificate().Raw}))
 }
 
 // url is the resolve endpoint's URL.
@@ -158,7 +173,8 @@ func (f *fakeResolver) serve(w http.ResponseWriter, r *http.Request) {
 	readCookiesAsHTTP2(r)
 	body, _ := io.ReadAll(r.Body)
 	f.mu.Lock()
-	f.requests = append(f.requests, recordedRequest{method: r.Method, host: r.Host, header: r.Header.Clone(), body: string(body), path: r.URL.Path, remote: r.RemoteAddr})
+	f.last = recordedRequest{method: r.Method, host: r.Host, header: r.Header.Clone(), body: string(body), path: r.URL.Path}
+	f.remotes[r.RemoteAddr] = true
 	f.mu.Unlock()
 	if d := f.delay.Load(); d > 0 {
 		select {
@@ -167,16 +183,16 @@ func (f *fakeResolver) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if s := f.status.Load(); s != 0 {
-		w.WriteHeader(int(s))
-		return
-	}
 	var fx fixture
 	switch {
+	case f.status.Load() != 0:
+		fx.status = int(f.status.Load())
 	case r.Method != http.MethodGet && r.Method != http.MethodHead:
 		fx = f.fixtures["post-method"]
 	case r.URL.Path != "/_resolver/resolve":
 		fx = f.fixtures["trailing-slash"]
+	case f.fails(r):
+		fx.status = http.StatusInternalServerError
 	default:
 		fx = f.resolve(r)
 	}
@@ -203,12 +219,11 @@ func (f *fakeResolver) serve(w http.ResponseWriter, r *http.Request) {
 // (Authgear behind an https resolverURL) receives them: split into crumbs on
 // ';', empty crumbs dropped, joined again with "; ".
 func readCookiesAsHTTP2(r *http.Request) {
-	lines := r.Header["Cookie"]
-	if len(lines) == 0 {
+	if len(r.Header["Cookie"]) == 0 {
 		return
 	}
 	var crumbs []string
-	for _, line := range lines {
+	for _, line := range r.Header["Cookie"] {
 		for _, crumb := range strings.Split(line, ";") {
 			if crumb = strings.TrimSpace(crumb); crumb != "" {
 				crumbs = append(crumbs, crumb)
@@ -216,6 +231,20 @@ func readCookiesAsHTTP2(r *http.Request) {
 		}
 	}
 	r.Header["Cookie"] = []string{strings.Join(crumbs, "; ")}
+}
+
+// credentialCookies are the names of Authgear's credential cookies, in the
+// order it reads them (after a bearer token).
+var credentialCookies = []string{"app_session", "app_access_token", "session"}
+
+// fails reports whether the resolver fails for the request's credentials.
+func (f *fakeResolver) fails(r *http.Request) bool {
+	for _, name := range credentialCookies {
+		if c, err := r.Cookie(f.cookiePrefix + name); err == nil && strings.Contains(c.Value, "fail") {
+			return true
+		}
+	}
+	return strings.Contains(strings.Join(r.Header["Authorization"], "\n"), "fail")
 }
 
 // resolve applies Authgear's order: a bearer token (for the public host
@@ -227,13 +256,13 @@ func (f *fakeResolver) resolve(r *http.Request) fixture {
 	}
 	origin := r.Header.Get("X-Forwarded-Proto") + "://" + host
 	if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "bearer") && origin == publicOrigin {
-		if fx, ok := f.valid(token); ok {
+		if fx, ok := f.valid("bearer", token); ok {
 			return fx
 		}
 	}
-	for _, name := range []string{"app_session", "app_access_token", "session"} {
+	for _, name := range credentialCookies {
 		if c, err := r.Cookie(f.cookiePrefix + name); err == nil {
-			if fx, ok := f.valid(c.Value); ok {
+			if fx, ok := f.valid(name, c.Value); ok {
 				return fx
 			}
 		}
@@ -251,15 +280,29 @@ func (f *fakeResolver) resolve(r *http.Request) fixture {
 }
 
 // valid returns the recorded valid-session answer rewritten for the user
-// that the credential "user:<name>" names.
-func (f *fakeResolver) valid(credential string) (fixture, bool) {
-	if sub := jwtSubject(credential); sub != "" {
-		credential = sub
+// that the credential of the given kind names: "user:<name>" (or a JWT whose
+// sub is that), or with everyone set any credential but a "bad" one.
+func (f *fakeResolver) valid(kind, credential string) (fixture, bool) {
+	if parts := strings.Split(credential, "."); len(parts) == 3 {
+		var claims struct {
+			Sub string `json:"sub"`
+		}
+		if payload, err := base64.RawURLEncoding.DecodeString(parts[1]); err == nil && json.Unmarshal(payload, &claims) == nil && claims.Sub != "" {
+			credential = claims.Sub
+		}
 	}
 	name, ok := strings.CutPrefix(credential, "user:")
 	u, known := users[name]
-	if _, off := f.disabled.Load(name); !ok || !known || off {
+	if _, off := f.disabled.Load(name); off {
 		return fixture{}, false
+	}
+	if !ok || !known {
+		if !f.everyone || strings.HasPrefix(credential, "bad") {
+			return fixture{}, false
+		}
+		sum := sha256.Sum256([]byte(kind + "\x00" + credential))
+		id := hex.EncodeToString(sum[:8])
+		u = user{id: "u-" + id, roles: "r" + id[:4] + ",editor"}
 	}
 	fx := f.fixtures["session-valid-roles"]
 	h := fx.header.Clone()
@@ -276,26 +319,6 @@ func (f *fakeResolver) valid(credential string) (fixture, bool) {
 	return fixture{status: fx.status, header: h}, true
 }
 
-// jwtSubject returns the sub claim of a token that is a JWT (unsigned, as
-// the tests make them), or "".
-func jwtSubject(token string) string {
-	parts := strings.Split(token, ".")
-	if len(parts) != 3 {
-		return ""
-	}
-	payload, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return ""
-	}
-	var claims struct {
-		Sub string `json:"sub"`
-	}
-	if json.Unmarshal(payload, &claims) != nil {
-		return ""
-	}
-	return claims.Sub
-}
-
 // jwtFor returns a JWT for the user's credential "user:<name>" that expires
 // at exp (the signature is not checked by the plugin, and the fake trusts
 // sub).
@@ -310,10 +333,17 @@ func (f *fakeResolver) lastRequest(t testing.TB) recordedRequest {
 	t.Helper()
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if len(f.requests) == 0 {
+	if f.last.method == "" {
 		t.Fatal("the resolver received no request")
 	}
-	return f.requests[len(f.requests)-1]
+	return f.last
+}
+
+// connections returns how many connections the resolver's calls came on.
+func (f *fakeResolver) connections() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.remotes)
 }
 
 // seen is what the next handler received.
@@ -322,10 +352,15 @@ type seen struct {
 	method   string
 	body     string
 	header   http.Header
-	identity map[string]string // x-authgear-* headers, lower-cased names
+	trailer  http.Header       // the declared trailers, on arrival
+	identity map[string]string // x-authgear-* headers, names as CGI reads them
+	writer   http.ResponseWriter
 }
 
-// recorder is a next handler that records what reached it.
+// recorder is a next handler that records what reached it, answers with
+// the user id it saw in X-Backend-User, and then, as a careless backend
+// might, edits the identity header values in place (which must not change a
+// cached answer).
 type recorder struct {
 	mu   sync.Mutex
 	last seen
@@ -333,77 +368,100 @@ type recorder struct {
 }
 
 func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	s := seen{called: true, method: r.Method, body: string(body), header: r.Header.Clone(), identity: identityOf(r.Header)}
+	s := seen{called: true, method: r.Method, header: r.Header.Clone(), trailer: r.Trailer.Clone(), identity: identityOf(r.Header), writer: w}
+	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+	s.body = string(body)
 	rec.mu.Lock()
 	rec.last = s
 	rec.hits++
 	rec.mu.Unlock()
 	w.Header().Set("X-Backend-User", r.Header.Get("X-Authgear-User-Id"))
+	for name, values := range r.Header {
+		if strings.HasPrefix(name, "X-Authgear-") && len(values) > 0 {
+			values[0] = "edited"
+		}
+	}
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, "backend")
 }
 
-// identityOf returns every header whose name, read as CGI does, starts with
-// x-authgear-.
+// identityOf returns every header whose name, read as CGI does (lower case,
+// "_" as "-"), starts with x-authgear-; the values of names that read alike
+// are joined, so that a forged spelling beside a real header shows.
 func identityOf(h http.Header) map[string]string {
 	out := map[string]string{}
 	for name, values := range h {
 		n := strings.ReplaceAll(strings.ToLower(name), "_", "-")
 		if strings.HasPrefix(n, "x-authgear-") {
-			out[n] = strings.Join(values, "|")
+			v := strings.Join(values, "|")
+			if prev, dup := out[n]; dup {
+				v = prev + "|" + v
+			}
+			out[n] = v
 		}
 	}
 	return out
 }
 
-// newHandler builds the middleware with a configuration edited by edit, under
-// a middleware name unique to the test.
-func newHandler(t testing.TB, f *fakeResolver, edit func(*authgear.Config)) (http.Handler, *recorder) {
+// newHandler builds the middleware, named after the test, in front of a new
+// fake resolver, with a configuration edited by edit.
+func newHandler(t testing.TB, edit func(*authgear.Config)) (*fakeResolver, http.Handler, *recorder) {
+	t.Helper()
+	f := newFakeResolver(t)
+	h, rec := newNamed(t, f, t.Name(), edit)
+	return f, h, rec
+}
+
+// newNamed builds the middleware called name in front of f. Requests wait
+// for an expired answer's resolver call (staleWhileRevalidate 0) unless edit
+// says otherwise.
+func newNamed(t testing.TB, f *fakeResolver, name string, edit func(*authgear.Config)) (http.Handler, *recorder) {
 	t.Helper()
 	cfg := authgear.CreateConfig()
-	if f != nil {
-		cfg.ResolverURL = f.url()
-	}
+	cfg.ResolverURL = f.url()
 	cfg.ResolverHost = publicOrigin
-	// Requests wait for an expired answer's resolver call, as before
-	// staleWhileRevalidate; its own tests turn it on.
 	cfg.StaleWhileRevalidate = "0"
 	if edit != nil {
 		edit(cfg)
 	}
 	rec := &recorder{}
-	h, err := authgear.New(context.Background(), rec, cfg, t.Name())
+	h, err := authgear.New(context.Background(), rec, cfg, name)
 	if err != nil {
 		t.Fatalf("New: %v", err)
 	}
 	return h, rec
 }
 
-// request describes a client request.
+// request describes a client request; a Transfer-Encoding: chunked header
+// sends the body chunked.
 type request struct {
 	method  string
 	target  string
 	body    string
+	remote  string
 	header  map[string]string
 	cookies map[string]string
 }
 
-// do sends the request through the handler and returns the response and
-// what the next handler saw (called is false when it was not reached).
-func do(t testing.TB, h http.Handler, rec *recorder, r request) (*http.Response, seen) {
-	t.Helper()
-	method := r.method
+func (r request) build() *http.Request {
+	method, target := r.method, r.target
 	if method == "" {
 		method = http.MethodGet
 	}
-	target := r.target
 	if target == "" {
 		target = "http://api.example.test/things?id=1"
 	}
 	req := httptest.NewRequest(method, target, strings.NewReader(r.body))
+	if r.remote != "" {
+		req.RemoteAddr = r.remote
+	}
 	for k, v := range r.header {
 		req.Header[k] = append(req.Header[k], v)
+	}
+	if req.Header.Get("Transfer-Encoding") == "chunked" {
+		req.Header.Del("Transfer-Encoding")
+		req.TransferEncoding = []string{"chunked"}
+		req.ContentLength = -1
 	}
 	names := make([]string, 0, len(r.cookies))
 	for name := range r.cookies {
@@ -413,6 +471,17 @@ func do(t testing.TB, h http.Handler, rec *recorder, r request) (*http.Response,
 	for _, name := range names {
 		req.AddCookie(&http.Cookie{Name: name, Value: r.cookies[name]})
 	}
+	return req
+}
+
+// do sends the request through the handler and returns the response and
+// what the next handler saw (called is false when it was not reached).
+func do(h http.Handler, rec *recorder, r request) (*httptest.ResponseRecorder, seen) {
+	return serve(h, rec, r.build())
+}
+
+// serve is do for a request already built.
+func serve(h http.Handler, rec *recorder, req *http.Request) (*httptest.ResponseRecorder, seen) {
 	rec.mu.Lock()
 	rec.last = seen{}
 	rec.mu.Unlock()
@@ -420,7 +489,7 @@ func do(t testing.TB, h http.Handler, rec *recorder, r request) (*http.Response,
 	h.ServeHTTP(w, req)
 	rec.mu.Lock()
 	defer rec.mu.Unlock()
-	return w.Result(), rec.last
+	return w, rec.last
 }
 
 // bearer returns the Authorization header of a user's token.
@@ -458,4 +527,88 @@ func assertNoIdentity(t testing.TB, s seen) {
 	if len(s.identity) != 0 {
 		t.Fatalf("backend saw identity headers %v, want none", s.identity)
 	}
+}
+
+// serveAsync sends a request with the given Authorization through the
+// handler in a goroutine (with ctx, when not nil) and delivers the response
+// on the returned channel.
+func serveAsync(h http.Handler, ctx context.Context, authorization string) chan *httptest.ResponseRecorder {
+	out := make(chan *httptest.ResponseRecorder, 1)
+	go func() {
+		req := httptest.NewRequest(http.MethodGet, "http://api.example.test/", nil)
+		if ctx != nil {
+			req = req.WithContext(ctx)
+		}
+		req.Header.Set("Authorization", authorization)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		out <- w
+	}()
+	return out
+}
+
+// outcome waits for a background request, failing the test after 5 s.
+func outcome(t testing.TB, ch <-chan *httptest.ResponseRecorder) *httptest.ResponseRecorder {
+	t.Helper()
+	select {
+	case w := <-ch:
+		return w
+	case <-time.After(5 * time.Second):
+		t.Fatal("the request did not finish within 5 s")
+		return nil
+	}
+}
+
+// backendUser is the user id the backend saw (the recorder's X-Backend-User).
+func backendUser(w *httptest.ResponseRecorder) string { return w.Header().Get("X-Backend-User") }
+
+// expect sends a request with the Authorization and fails the test unless it
+// is answered status, the backend seeing the user id userID ("" for none).
+func expect(t testing.TB, h http.Handler, authorization string, status int, userID string) {
+	t.Helper()
+	w := outcome(t, serveAsync(h, nil, authorization))
+	if w.Code != status || backendUser(w) != userID {
+		t.Fatalf("%s: status %d, backend user %q; want %d, %q", authorization, w.Code, backendUser(w), status, userID)
+	}
+}
+
+// eventually polls cond until it holds, failing the test after 5 s.
+func eventually(t testing.TB, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(2 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after 5 s, still not: %s", what)
+		}
+	}
+}
+
+// awaitCalls waits until the resolver has had n calls.
+func awaitCalls(t testing.TB, f *fakeResolver, n int64) {
+	t.Helper()
+	eventually(t, fmt.Sprintf("%d resolver calls", n), func() bool { return f.calls.Load() >= n })
+}
+
+// metricsPath is where withMetrics serves the metrics.
+const metricsPath = "/_authgear/metrics"
+
+func withMetrics(c *authgear.Config) { c.MetricsPath = metricsPath }
+
+// scrape fetches metricsPath from the address remote.
+func scrape(h http.Handler, remote string) (int, string) {
+	req := httptest.NewRequest(http.MethodGet, "http://api.example.test"+metricsPath, nil)
+	req.RemoteAddr = remote
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	return w.Code, w.Body.String()
+}
+
+// awaitMisses waits until the middleware named after the test has counted n
+// cache misses: n requests have joined a resolver call.
+func awaitMisses(t testing.TB, h http.Handler, n int) {
+	t.Helper()
+	want := fmt.Sprintf("authgear_requests_total{middleware=%q,outcome=\"cache_miss\"} %d\n", t.Name(), n)
+	eventually(t, want, func() bool {
+		_, body := scrape(h, "127.0.0.1:1")
+		return strings.Contains(body, want)
+	})
 }
