@@ -12,11 +12,11 @@ import (
 // checkClient is used for the one-off requests that check each row.
 var checkClient = &http.Client{Timeout: 10 * time.Second}
 
-// get sends GET url with the cookie (if any) and returns the status, the
-// body (its first megabyte) and the backend's X-Echo-Authgear summary of the
-// identity headers it received.
-func get(ctx context.Context, client *http.Client, url, cookie string) (status int, body, identity string, err error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+// request sends one request with the cookie (if any) and returns the
+// status, the body (its first megabyte) and the backend's X-Echo-Authgear
+// summary of the identity headers it received.
+func request(ctx context.Context, client *http.Client, method, url, cookie string) (status int, body, identity string, err error) {
+	req, err := http.NewRequestWithContext(ctx, method, url, nil)
 	if err != nil {
 		return 0, "", "", err
 	}
@@ -32,13 +32,18 @@ func get(ctx context.Context, client *http.Client, url, cookie string) (status i
 	return resp.StatusCode, string(b), resp.Header.Get("X-Echo-Authgear"), err
 }
 
-// getOK is get that wants 200.
-func getOK(ctx context.Context, client *http.Client, url, cookie string) error {
-	status, body, _, err := get(ctx, client, url, cookie)
+// get is a GET request.
+func get(ctx context.Context, client *http.Client, url, cookie string) (status int, body, identity string, err error) {
+	return request(ctx, client, http.MethodGet, url, cookie)
+}
+
+// requestOK is request that wants 200 and returns the body.
+func requestOK(ctx context.Context, client *http.Client, method, url, cookie string) (string, error) {
+	status, body, _, err := request(ctx, client, method, url, cookie)
 	if err == nil && status != http.StatusOK {
-		err = fmt.Errorf("GET %s: %d %q", url, status, body)
+		err = fmt.Errorf("%s %s: %d %q", method, url, status, body)
 	}
-	return err
+	return body, err
 }
 
 // checkRow makes sure a row does what its name says before it is timed:

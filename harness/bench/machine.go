@@ -13,39 +13,29 @@ import (
 	"time"
 )
 
-// machine describes where the benchmark ran; a part that cannot be read is
-// "unknown".
-type machine struct {
-	cpu, memory, kernel string
-	cores               int
-	traefik             string // "v3.6.12 (go1.x)"
-	nginx, wrk          string
-	goVersion           string
-}
-
-// describeMachine collects what the report says about the machine.
-func describeMachine(ctx context.Context, traefikBin string) machine {
-	m := machine{cores: runtime.NumCPU(), goVersion: runtime.Version(), cpu: "unknown CPU",
-		memory: "unknown", kernel: "unknown", traefik: "unknown", nginx: "unknown", wrk: "unknown"}
-	set := func(dst *string, v string) {
-		if v != "" {
-			*dst = v
+// describeMachine says where the benchmark runs: "AMD EPYC × 2 cores, 23.5
+// GiB RAM, Linux 6.1. Traefik v3.6.12 (go1.x), nginx ..., wrk ...; bench
+// built with go1.x"; a part that cannot be read is "unknown".
+func describeMachine(ctx context.Context, traefikBin string) string {
+	or := func(v, def string) string {
+		if strings.Trim(v, " ()") == "" {
+			return def
 		}
+		return v
 	}
 	read := func(path string) string { data, _ := os.ReadFile(path); return string(data) }
-	set(&m.cpu, procField(read("/proc/cpuinfo"), "model name"))
+	memory := "unknown"
 	if kb, err := strconv.ParseInt(strings.TrimSuffix(procField(read("/proc/meminfo"), "MemTotal"), " kB"), 10, 64); err == nil {
-		m.memory = fmt.Sprintf("%.1f GiB", float64(kb)/(1024*1024))
+		memory = fmt.Sprintf("%.1f GiB", float64(kb)/(1024*1024))
 	}
-	set(&m.kernel, strings.TrimSpace(read("/proc/sys/kernel/osrelease")))
-	if out := commandOutput(ctx, traefikBin, "version"); procField(out, "Version") != "" {
-		m.traefik = procField(out, "Version") + " (" + procField(out, "Go version") + ")"
-	}
-	set(&m.nginx, strings.TrimPrefix(firstLine(commandOutput(ctx, nginxBin, "-v")), "nginx version: "))
-	if f := strings.Fields(firstLine(commandOutput(ctx, "wrk", "-v"))); len(f) >= 2 {
-		m.wrk = f[0] + " " + f[1]
-	}
-	return m
+	traefik := commandOutput(ctx, traefikBin, "version")
+	wrk := strings.Fields(firstLine(commandOutput(ctx, "wrk", "-v")))
+	return fmt.Sprintf("%s × %d cores, %s RAM, Linux %s. Traefik %s, nginx %s, %s; bench built with %s",
+		or(procField(read("/proc/cpuinfo"), "model name"), "unknown CPU"), runtime.NumCPU(), memory,
+		or(strings.TrimSpace(read("/proc/sys/kernel/osrelease")), "unknown"),
+		or(procField(traefik, "Version")+" ("+procField(traefik, "Go version")+")", "unknown"),
+		or(strings.TrimPrefix(firstLine(commandOutput(ctx, nginxBin, "-v")), "nginx version: "), "unknown"),
+		or(strings.Join(wrk[:min(2, len(wrk))], " "), "unknown"), runtime.Version())
 }
 
 // procField returns the value of the first "name: value" line (tabs and

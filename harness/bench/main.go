@@ -92,8 +92,11 @@ func run(ctx context.Context, o options, log io.Writer) error {
 	rep.loadEnd, rep.elapsed = loadAverage(), time.Since(rep.started)
 	md := rep.markdown()
 	fmt.Print(md)
+	if err := os.WriteFile(o.out, []byte(md), 0o644); err != nil {
+		return err
+	}
 	fmt.Fprintf(log, "bench: report written to %s\n", o.out)
-	return os.WriteFile(o.out, []byte(md), 0o644)
+	return nil
 }
 
 // runProxies starts the proxies, checks every row, runs the tables and the

@@ -129,7 +129,7 @@ func sendSessions(ctx context.Context, base string, from, to, step int) error {
 	for range memConcurrency {
 		wg.Go(func() {
 			for i := int(next.Add(int64(step))); i < to && ctx.Err() == nil; i = int(next.Add(int64(step))) {
-				if err := getOK(ctx, client, base+"/small", "session="+session(burstSlots+i)); err != nil {
+				if _, err := requestOK(ctx, client, http.MethodGet, base+"/small", "session="+session(burstSlots+i)); err != nil {
 					once.Do(func() { firstErr = err })
 					return
 				}

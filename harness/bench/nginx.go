@@ -42,17 +42,13 @@ func startNginx(ctx context.Context, parent string, s nginxSettings) (*proc, err
 	if err := os.WriteFile(conf, []byte(s.config()), 0o644); err != nil {
 		return nil, err
 	}
-	p, err := startProc("nginx", nginxBin, "-p", dir+"/", "-c", conf, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
-	if err != nil {
-		return nil, err
-	}
 	client := &http.Client{Timeout: 2 * time.Second}
-	url := "http://" + s.bareAddr + "/small"
-	if err := p.waitFor(ctx, "an answer 200 to GET "+url, func() bool {
-		status, _, _, err := get(ctx, client, url, "")
-		return err == nil && status == http.StatusOK
-	}); err != nil {
-		p.stop()
+	answers := func(*proc) bool {
+		_, err := requestOK(ctx, client, http.MethodGet, "http://"+s.bareAddr+"/small", "")
+		return err == nil
+	}
+	p, err := startProc(ctx, answers, "nginx", nginxBin, "-p", dir+"/", "-c", conf, "-e", filepath.Join(dir, "error.log"), "-g", "daemon off;")
+	if err != nil {
 		data, _ := os.ReadFile(filepath.Join(dir, "error.log"))
 		return nil, fmt.Errorf("%w\nerror.log:\n%s", err, lastLines(string(data), 20, "\n"))
 	}

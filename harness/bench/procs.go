@@ -19,7 +19,6 @@ import (
 // echo backend, so that their CPU time is neither the benchmark's nor the
 // proxy's; nginx), its output kept for error messages.
 type proc struct {
-	name   string
 	addr   string // host:port a server listens on
 	cmd    *exec.Cmd
 	out    harness.TailBuffer
@@ -27,9 +26,11 @@ type proc struct {
 	once   sync.Once
 }
 
-// startProc starts bin with args.
-func startProc(name, bin string, args ...string) (*proc, error) {
-	p := &proc{name: name, cmd: exec.Command(bin, args...), exited: make(chan struct{})}
+// startProc starts bin with args and polls ready until it holds; it fails,
+// stopping the process, when the process exits, ctx is done or 15 s have
+// passed.
+func startProc(ctx context.Context, ready func(*proc) bool, name, bin string, args ...string) (*proc, error) {
+	p := &proc{cmd: exec.Command(bin, args...), exited: make(chan struct{})}
 	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
 	p.cmd.SysProcAttr = sysProcAttr()
 	if err := p.cmd.Start(); err != nil {
@@ -39,28 +40,21 @@ func startProc(name, bin string, args ...string) (*proc, error) {
 		_ = p.cmd.Wait()
 		close(p.exited)
 	}()
-	return p, nil
-}
-
-// waitFor polls ready until it holds, and fails (stopping the process) when
-// the process exits, ctx is done or 15 s have passed.
-func (p *proc) waitFor(ctx context.Context, what string, ready func() bool) error {
-	deadline := time.Now().Add(15 * time.Second)
-	for !ready() {
+	for deadline := time.Now().Add(15 * time.Second); !ready(p); {
 		select {
 		case <-p.exited:
-			return fmt.Errorf("%s exited at start:\n%s", p.name, p.out.String())
+			return nil, fmt.Errorf("%s exited at start:\n%s", name, p.out.String())
 		case <-ctx.Done():
 			p.stop()
-			return ctx.Err()
+			return nil, ctx.Err()
 		case <-time.After(20 * time.Millisecond):
 		}
 		if time.Now().After(deadline) {
 			p.stop()
-			return fmt.Errorf("%s: %s not within 15 s:\n%s", p.name, what, p.out.String())
+			return nil, fmt.Errorf("%s not ready within 15 s:\n%s", name, p.out.String())
 		}
 	}
-	return nil
+	return p, nil
 }
 
 // stop sends SIGTERM and, if the process is still there after 5 s, kills it
@@ -90,17 +84,14 @@ func startServers(ctx context.Context, root, dir, users string, log io.Writer) (
 	if out, err := cmd.CombinedOutput(); err != nil {
 		return nil, nil, fmt.Errorf("go build ./cmd/standin-resolver ./cmd/echo-backend: %v\n%s", err, out)
 	}
+	listening := func(p *proc) bool {
+		_, rest, _ := strings.Cut(p.out.String(), "listening on http://")
+		addr, _, ok := strings.Cut(rest, "\n")
+		p.addr = strings.TrimSpace(addr)
+		return ok
+	}
 	start := func(name string, args ...string) (*proc, error) {
-		p, err := startProc(name, filepath.Join(dir, name), append([]string{"-addr", "127.0.0.1:0"}, args...)...)
-		if err != nil {
-			return nil, err
-		}
-		return p, p.waitFor(ctx, "listening line", func() bool {
-			_, rest, _ := strings.Cut(p.out.String(), "listening on http://")
-			addr, _, ok := strings.Cut(rest, "\n")
-			p.addr = strings.TrimSpace(addr)
-			return ok
-		})
+		return startProc(ctx, listening, name, filepath.Join(dir, name), append([]string{"-addr", "127.0.0.1:0"}, args...)...)
 	}
 	if resolver, err = start("standin-resolver", "-users", users); err == nil {
 		if backend, err = start("echo-backend"); err != nil {

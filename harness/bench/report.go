@@ -10,7 +10,7 @@ import (
 type report struct {
 	started            time.Time
 	elapsed            time.Duration
-	machine            machine
+	machine            string // describeMachine
 	opts               options
 	loadStart, loadEnd string
 	phases             []*phase
@@ -22,11 +22,9 @@ type report struct {
 // markdown renders the report.
 func (r *report) markdown() string {
 	var b strings.Builder
-	o, m := r.opts, r.machine
-	fmt.Fprintf(&b, "# traefik-authgear benchmark\n\n%s, %s. %s × %d cores, %s RAM, Linux %s. Traefik %s, nginx %s, %s; bench built with %s."+
-		" Load average (1 min) at start %s, at end %s.",
-		r.started.UTC().Format("2006-01-02 15:04 UTC"), fmtElapsed(r.elapsed), m.cpu, m.cores, m.memory, m.kernel,
-		m.traefik, m.nginx, m.wrk, m.goVersion, r.loadStart, r.loadEnd)
+	o := r.opts
+	fmt.Fprintf(&b, "# traefik-authgear benchmark\n\n%s, %s. %s. Load average (1 min) at start %s, at end %s.",
+		r.started.UTC().Format("2006-01-02 15:04 UTC"), fmtElapsed(r.elapsed), r.machine, r.loadStart, r.loadEnd)
 	if o.quick {
 		b.WriteString(" **Quick mode: short runs, one repetition; for development, not for comparison.**")
 	}

@@ -56,7 +56,7 @@ func TestEvaluate(t *testing.T) {
 func TestMarkdown(t *testing.T) {
 	fast := fakePhase(0, map[string][3]float64{rowTraefikBare: {10000, 1000, 3000}, rowPluginHit: {9500, 1050, 3100}})
 	r := &report{opts: options{threads: 2, connections: 32, duration: 10 * time.Second, reps: 3, warmup: time.Second},
-		phases: []*phase{fast}, machine: machine{cpu: "CPU", cores: 2}}
+		phases: []*phase{fast}, machine: "CPU × 2 cores"}
 	md := r.markdown()
 	for _, want := range []string{
 		"## Resolver answering at once (0 ms)",

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"time"
 
@@ -48,21 +46,9 @@ func (r resolverCtl) setLatency(ctx context.Context, d time.Duration) error {
 // do sends one control request and decodes its JSON answer into v (if not
 // nil).
 func (r resolverCtl) do(ctx context.Context, method, path string, v any) error {
-	req, err := http.NewRequestWithContext(ctx, method, "http://"+string(r)+standin.ControlPrefix+path, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := checkClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("stand-in resolver %s %s: %w", method, path, err)
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err == nil && resp.StatusCode != http.StatusOK {
-		err = fmt.Errorf("stand-in resolver %s %s: %s: %s", method, path, resp.Status, body)
-	}
+	body, err := requestOK(ctx, checkClient, method, "http://"+string(r)+standin.ControlPrefix+path, "")
 	if err != nil || v == nil {
 		return err
 	}
-	return json.Unmarshal(body, v)
+	return json.Unmarshal([]byte(body), v)
 }
