@@ -1,14 +1,11 @@
 // Package examples decodes the configurations in the repository's examples/
 // folder with the parsers Traefik itself uses, and returns the plugin
-// options each one gives a middleware, so that tests can load them into the
-// plugin exactly as Traefik does.
+// options each one gives a middleware, decoded as Traefik decodes them.
 package examples
 
 import (
-	"context"
 	"fmt"
 	"maps"
-	"net/http"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -226,13 +223,4 @@ func All() (map[string]PluginConf, error) {
 		}
 	}
 	return out, nil
-}
-
-// Load decodes the options and creates the middleware with New.
-func Load(options PluginConf, name string) (http.Handler, error) {
-	cfg, err := Decode(options)
-	if err != nil {
-		return nil, err
-	}
-	return authgear.New(context.Background(), http.NotFoundHandler(), cfg, name)
 }

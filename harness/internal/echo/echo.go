@@ -1,18 +1,20 @@
 // Package echo is a backend for tests, benchmarks and the demo that shows what
 // arrived through the proxy: a JSON echo of the request on any path, a
 // WebSocket echo on /ws, a server-sent events stream on /sse, and a tiny fixed
-// answer on /small (or ?small=1) for benchmarks. It uses the standard library
-// only, including the WebSocket protocol (RFC 6455, small frames).
+// answer on /small (or ?small=1) for benchmarks.
 package echo
 
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"maps"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/coder/websocket"
 )
@@ -50,8 +52,9 @@ func Handler() http.Handler {
 
 func serve(w http.ResponseWriter, r *http.Request) {
 	switch {
-	case r.URL.Path == PathSmall || isSmall(r.URL.RawQuery):
-		serveSmall(w)
+	case r.URL.Path == PathSmall || isSmall(r.URL.RawQuery): // nothing to encode: the benchmark backend
+		w.Header()["Content-Type"] = []string{"text/plain; charset=utf-8"}
+		_, _ = w.Write(smallBody)
 	case r.URL.Path == PathWebSocket:
 		serveWebSocket(w, r)
 	case r.URL.Path == PathSSE:
@@ -62,12 +65,6 @@ func serve(w http.ResponseWriter, r *http.Request) {
 }
 
 var smallBody = []byte("ok")
-
-// serveSmall answers "ok" without encoding anything: the benchmark backend.
-func serveSmall(w http.ResponseWriter) {
-	w.Header()["Content-Type"] = []string{"text/plain; charset=utf-8"}
-	_, _ = w.Write(smallBody)
-}
 
 // isSmall reports whether the raw query holds the parameter small=1, without
 // parsing the whole query.
@@ -138,4 +135,70 @@ func serveWebSocket(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+}
+
+// SSE stream defaults; ?count=N and ?interval=D (a Go duration) override them.
+const (
+	SSECount    = 5
+	SSEInterval = 20 * time.Millisecond
+)
+
+// serveSSE streams server-sent events, flushing each one: first
+// "data: user=<X-Authgear-User-Id received>", then "data: 1" to "data: N", one
+// every interval. The stream ends after the last event or when the client goes
+// away. A proxy that buffers shows up as all events arriving at once.
+func serveSSE(w http.ResponseWriter, r *http.Request) {
+	count, interval, err := sseParams(r)
+	if err != nil {
+		http.Error(w, "echo: sse: "+err.Error(), http.StatusBadRequest)
+		return
+	}
+	rc := http.NewResponseController(w)
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+
+	if _, err := fmt.Fprintf(w, "data: user=%s\n\n", r.Header.Get("X-Authgear-User-Id")); err != nil {
+		return
+	}
+	if rc.Flush() != nil {
+		return // the writer cannot stream; the events would arrive at the end anyway
+	}
+	t := time.NewTicker(interval)
+	defer t.Stop()
+	for i := 1; i <= count; i++ {
+		select {
+		case <-t.C:
+		case <-r.Context().Done():
+			return
+		}
+		if _, err := fmt.Fprintf(w, "data: %d\n\n", i); err != nil {
+			return
+		}
+		if rc.Flush() != nil {
+			return
+		}
+	}
+}
+
+func sseParams(r *http.Request) (int, time.Duration, error) {
+	count, interval := SSECount, SSEInterval
+	q := r.URL.Query()
+	if s := q.Get("count"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 0 || n > 10000 {
+			return 0, 0, fmt.Errorf("count %q: want 0 to 10000", s)
+		}
+		count = n
+	}
+	if s := q.Get("interval"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d <= 0 || d > time.Minute {
+			return 0, 0, fmt.Errorf("interval %q: want a Go duration from 1ns to 1m, such as 20ms", s)
+		}
+		interval = d
+	}
+	return count, interval, nil
 }

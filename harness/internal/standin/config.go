@@ -71,7 +71,7 @@ func (c Config) Validate() error {
 		return fmt.Errorf("cookiePrefix %q: only cookie-name characters are allowed (letters, digits, - _ .)", c.CookiePrefix)
 	}
 	ids := make(map[string]int, len(c.Users))
-	seen := map[string]map[string]string{}
+	seen := map[string]string{} // by kind and value
 	for i, u := range c.Users {
 		where := fmt.Sprintf("users[%d]", i)
 		if u.ID == "" {
@@ -103,9 +103,6 @@ func (c Config) Validate() error {
 			{"bearerTokens", u.BearerTokens, false},
 		}
 		for _, k := range kinds {
-			if seen[k.name] == nil {
-				seen[k.name] = map[string]string{}
-			}
 			for _, v := range k.values {
 				if v == "" {
 					return fmt.Errorf("%s (%s): %s has an empty value: remove it", where, u.ID, k.name)
@@ -116,10 +113,10 @@ func (c Config) Validate() error {
 				if !k.cookie && !validHeaderValue(v) {
 					return fmt.Errorf("%s (%s): %s value %q contains control characters", where, u.ID, k.name, v)
 				}
-				if other, dup := seen[k.name][v]; dup {
+				if other, dup := seen[k.name+"\x00"+v]; dup {
 					return fmt.Errorf("%s (%s): %s value %q is also given to user %q: each credential must be unique", where, u.ID, k.name, v, other)
 				}
-				seen[k.name][v] = u.ID
+				seen[k.name+"\x00"+v] = u.ID
 			}
 		}
 	}

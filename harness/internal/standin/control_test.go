@@ -63,18 +63,12 @@ func TestControlFaultErrors(t *testing.T) {
 	}
 }
 
-// client never reuses connections, so a fault on one call cannot leak into
-// the next.
-func client(timeout time.Duration) *http.Client {
-	return &http.Client{Timeout: timeout, Transport: &http.Transport{DisableKeepAlives: true}}
-}
-
 var alicesSession = call{header: "Cookie: session=alice-session"}
 
 // TestFaults sets each fault with POST /_standin/fault (the query in
-// Fault.String's form) on a real listener and sends alice's session; then
-// again once the fault is cleared, which must answer normally. Every resolve
-// request is counted.
+// Fault.String's form) on a real listener and sends alice's session, on a
+// connection of its own; then again once the fault is cleared, which must
+// answer normally. Every resolve request is counted.
 func TestFaults(t *testing.T) {
 	for _, tc := range []struct {
 		query   string
@@ -103,23 +97,24 @@ func TestFaults(t *testing.T) {
 			if rec := serve(r, call{method: http.MethodPost, target: standin.ControlPrefix + "fault?" + tc.query}); rec.Code != 200 || r.CurrentFault().String() != tc.query {
 				t.Fatalf("POST fault: %d %s, fault %q", rec.Code, rec.Body, r.CurrentFault())
 			}
-			type answer struct {
+			var a struct {
 				resp *http.Response
 				body string
 				err  error
 			}
-			done, began := make(chan answer, 1), time.Now()
+			done, began := make(chan struct{}), time.Now()
 			go func() {
-				resp, body, err := send(client(cmp.Or(max(tc.timeout, 0), 10*time.Second)), srv.URL, alicesSession)
-				done <- answer{resp, body, err}
+				defer close(done)
+				c := &http.Client{Timeout: cmp.Or(max(tc.timeout, 0), 10*time.Second), Transport: &http.Transport{DisableKeepAlives: true}}
+				a.resp, a.body, a.err = send(c, srv.URL, alicesSession)
 			}()
+			for tc.timeout < 0 && r.Calls() == 0 {
+				time.Sleep(time.Millisecond) // polls for the arrival, then releases it
+			}
 			if tc.timeout < 0 {
-				for r.Calls() == 0 {
-					time.Sleep(time.Millisecond) // polls for the arrival
-				}
 				r.Close()
 			}
-			a := <-done
+			<-done
 			if d := time.Since(began); d < tc.least || tc.timeout < 0 && d > 5*time.Second {
 				t.Errorf("over after %v, want at least %v (Close releasing a hang at once)", d, tc.least)
 			}
@@ -146,7 +141,7 @@ func TestFaults(t *testing.T) {
 				calls++
 			}
 			r.SetFault(standin.Fault{})
-			if resp, _, err := send(client(5*time.Second), srv.URL, alicesSession); err != nil || resp.Header.Get("X-Authgear-User-Id") != aliceID {
+			if resp, _, err := send(http.DefaultClient, srv.URL, alicesSession); err != nil || resp.Header.Get("X-Authgear-User-Id") != aliceID {
 				t.Errorf("after clearing the fault: %v", err)
 			}
 			if got := r.Calls(); got != calls {

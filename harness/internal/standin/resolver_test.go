@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
@@ -190,15 +191,10 @@ func TestConcurrentUse(t *testing.T) {
 	r := standin.New(cfg)
 	cases := slices.DeleteFunc(slices.Clone(credentialCases), func(tc resolveCase) bool { return tc.status != 0 })
 	const workers, perWorker = 16, 300
-	stop := make(chan struct{})
+	var stop atomic.Bool
 	var mutators, wg sync.WaitGroup
 	mutators.Go(func() {
-		for i := 0; ; i++ {
-			select {
-			case <-stop:
-				return
-			default:
-			}
+		for i := 0; !stop.Load(); i++ {
 			r.SetUsers(cfg.Users)
 			r.SetFault(standin.Fault{Mode: []string{standin.ModeNormal, standin.ModeHugeHeader}[i%2]})
 			_, _, _ = r.Users(), r.LastRequest(), r.CurrentFault()
@@ -217,7 +213,7 @@ func TestConcurrentUse(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	close(stop)
+	stop.Store(true)
 	mutators.Wait()
 	close(errs)
 	for e := range errs {
