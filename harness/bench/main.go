@@ -30,17 +30,20 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	opts, err := parseOptions(os.Args[1:], os.Stderr)
-	if err == nil {
-		err = run(ctx, opts, os.Stderr)
-	}
 	switch {
 	case errors.Is(err, flag.ErrHelp):
-	case ctx.Err() != nil:
-		fmt.Fprintln(os.Stderr, "bench: interrupted; everything started was stopped")
-		os.Exit(130)
+		return
 	case err != nil:
 		fmt.Fprintln(os.Stderr, "bench:", err)
-		os.Exit(1)
+		os.Exit(2)
+	}
+	if err := run(ctx, opts, os.Stderr); err != nil {
+		code := 1
+		if ctx.Err() != nil {
+			err, code = errors.New("interrupted; everything started was stopped"), 130
+		}
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(code)
 	}
 }
 
