@@ -21,9 +21,9 @@ func (r runtimeStats) String() string {
 
 // runtimeStats forces a garbage collection in Traefik (the heap profile with
 // gc=1 does) and reads the heap still in use and the goroutine count.
-func (s *stack) runtimeStats() (runtimeStats, error) {
+func (e *env) runtimeStats() (runtimeStats, error) {
 	c := &http.Client{Timeout: 30 * time.Second}
-	base := "http://" + s.traefik.AdminAddr
+	base := "http://" + e.Traefik.AdminAddr
 	resp, err := c.Get(base + "/debug/pprof/heap?gc=1")
 	if err != nil {
 		return runtimeStats{}, err

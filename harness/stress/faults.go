@@ -5,22 +5,22 @@ import (
 	"net/http"
 	"time"
 
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/standin"
 )
 
 // faultTimeout is the faults middleware's timeout.
 const faultTimeout = 300 * time.Millisecond
 
-// faultPhase is one way the resolver misbehaves, and what the clients with
-// credentials must get meanwhile.
-type faultPhase struct {
+// faultPhases are the ways the resolver misbehaves in turn, and what the
+// clients with credentials must get meanwhile.
+var faultPhases = []struct {
 	name   string
 	fault  standin.Fault
 	refuse bool // the resolver's port refuses connections
 	status int
-}
-
-var faultPhases = []faultPhase{
+}{
 	{name: "normal", status: http.StatusOK},
 	{name: "slow (1 s, timeout 300 ms)", fault: standin.Fault{Latency: time.Second}, status: http.StatusGatewayTimeout},
 	{name: "hangs", fault: standin.Fault{Mode: standin.ModeHang}, status: http.StatusGatewayTimeout},
@@ -38,84 +38,55 @@ var faultPhases = []faultPhase{
 // onResolverError reject: no identity may pass while the resolver fails.
 func runFaults(o *options, rep *report) error {
 	const part = "faults"
-	s, err := startStack([]mwSpec{{name: "faults", options: []string{
-		"timeout: " + faultTimeout.String(), "cacheTTL: 0", "staleIfError: 0", "onResolverError: reject"}}})
+	e, err := startEnv(harness.Options{}, stack.Middleware{Name: "faults", Options: map[string]any{
+		"timeout": faultTimeout.String(), "cacheTTL": "0", "staleIfError": "0", "onResolverError": "reject"}})
 	if err != nil {
 		return err
 	}
-	defer s.close()
-	creds := knownCredentials(s.oracle)
-	url := s.url("/faults/x?small=1")
-	client := newClient(8)
-
+	defer e.Stop()
+	creds := knownCredentials(e.oracle)
+	url := e.URL("/faults/x?small=1")
+	client := h1Client(8)
 	for _, ph := range faultPhases {
 		if ph.refuse {
-			s.resolver.stopListening()
+			e.Resolver.StopListening()
 		} else {
-			s.resolver.SetFault(ph.fault)
+			e.Resolver.SetFault(ph.fault)
 		}
-		faulty := ph.status != http.StatusOK
-		calls0 := s.resolver.Calls()
-		res := runLoad(loadSpec{
-			client:   client,
-			workers:  8,
-			duration: o.faultPhase,
-			max:      2_000_000,
+		calls0 := e.Resolver.Calls()
+		res := runLoad(loadSpec{client: client, workers: 8, duration: o.faultPhase, max: 2_000_000,
 			next: func(i int64) job {
 				c := creds[i%int64(len(creds))]
-				j := job{req: get(url, c.header), want: c.want, status: ph.status}
 				if c.name == "no credential" {
-					j.status = http.StatusOK
-				} else {
-					j.failing = faulty
+					return job{req: get(url, c.header), want: c.want, status: http.StatusOK}
 				}
-				return j
-			},
-		})
-		calls := s.resolver.Calls() - calls0
+				return job{req: get(url, c.header), want: c.want, status: ph.status, failing: ph.status != http.StatusOK}
+			}})
+		calls := e.Resolver.Calls() - calls0
 
 		// The fault ends; resolver calls still under way end within the timeout.
 		if ph.refuse {
-			if err := s.resolver.listen(); err != nil {
+			if err := e.Resolver.Listen(); err != nil {
 				return fmt.Errorf("listen again: %w", err)
 			}
 		} else {
-			s.resolver.SetFault(standin.Fault{})
+			e.Resolver.SetFault(standin.Fault{})
 		}
 		time.Sleep(faultTimeout + 200*time.Millisecond)
-		recovered, took := firstRequest(client, url, creds[0])
+		start := time.Now()
+		first := one(client, job{req: get(url, creds[0].header), want: creds[0].want, status: http.StatusOK})
+		took := time.Since(start).Round(time.Millisecond)
 
 		rep.info(part, ph.name+": requests served / answers / resolver calls",
 			fmt.Sprintf("%s / %s / %s", count(res.requests), statusCounts(res.statuses), count(calls)))
-		rep.check(part, ph.name+": identity errors / unexpected answers",
-			fmt.Sprintf("%s / %s%s", count(res.identityErrors), count(res.statusErrors), firstExample(res.examples)),
-			fmt.Sprintf("0 / 0 (want %d)", ph.status), res.identityErrors == 0 && res.statusErrors == 0 && res.requests > 0)
-		if faulty {
-			rep.check(part, ph.name+": first request after the fault ends", recovered+" in "+took.Round(time.Millisecond).String(),
-				"200 with its identity", recovered == "recovered")
+		rep.check(part, ph.name+": identity errors / unexpected answers", res.identity.String()+" / "+res.status.String(),
+			fmt.Sprintf("0 / 0 (want %d)", ph.status), res.failures() == 0 && res.requests > 0)
+		if ph.status != http.StatusOK {
+			recovered := first.failures() == 0 && first.statuses[http.StatusOK] == 1
+			rep.check(part, ph.name+": first request after the fault ends",
+				fmt.Sprintf("recovered %v (%s) in %s", recovered, statusCounts(first.statuses), took), "200 with its identity", recovered)
 		}
 	}
-	s.health(rep, part)
+	e.health(rep, part)
 	return nil
-}
-
-// firstRequest sends one request with the credential and says whether it got
-// 200 with the credential's identity.
-func firstRequest(client *http.Client, url string, c credential) (string, time.Duration) {
-	start := time.Now()
-	res := runLoad(loadSpec{client: client, workers: 1, max: 1, duration: 30 * time.Second,
-		next: func(int64) job { return job{req: get(url, c.header), want: c.want, status: http.StatusOK} }})
-	took := time.Since(start)
-	if res.statuses[http.StatusOK] == 1 && res.identityErrors == 0 && res.statusErrors == 0 {
-		return "recovered", took
-	}
-	return "not recovered (" + statusCounts(res.statuses) + firstExample(res.examples) + ")", took
-}
-
-// firstExample renders the first example of a failure, if any.
-func firstExample(examples []string) string {
-	if len(examples) == 0 {
-		return ""
-	}
-	return " (" + examples[0] + ")"
 }

@@ -1,79 +1,55 @@
 package main
 
 import (
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"sort"
 	"strings"
 
-	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/standin"
 )
 
-// publicHost is the Authgear app's public host in testdata/users.json.
-const publicHost = "auth.example.test"
+// Response headers the backend adds for the client's checks.
+const (
+	hdrBackend  = "X-Stress-Backend"  // "1" on every answer of the backend
+	hdrIdentity = "X-Stress-Identity" // identitySummary of what it received
+)
 
-// forgedName reports whether a backend that lower-cases header names and
-// reads "_" as "-" (CGI, WSGI, PHP, Rack) takes name for an identity header.
-func forgedName(name string) bool {
-	return strings.HasPrefix(normName(name), "x-authgear-")
+// reportIdentity wraps the echo backend: it reads the request body (so that
+// trailers arrive), then reports in X-Stress-Identity every identity header
+// and trailer it received, in the way a CGI-style backend reads names.
+func reportIdentity(echo http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, io.LimitReader(r.Body, 4<<20))
+		w.Header().Set(hdrBackend, "1")
+		w.Header().Set(hdrIdentity, identitySummary(r.Header, r.Trailer))
+		echo.ServeHTTP(w, r)
+	})
 }
 
-// normName is a header name as such a backend reads it.
-func normName(name string) string {
-	b := []byte(name)
-	for i, c := range b {
-		switch {
-		case c >= 'A' && c <= 'Z':
-			b[i] = c + ('a' - 'A')
-		case c == '_':
-			b[i] = '-'
-		}
-	}
-	return string(b)
-}
+// normName is a header name as a backend that lower-cases names and reads
+// "_" as "-" (CGI, WSGI, PHP, Rack) reads it.
+func normName(name string) string { return strings.ReplaceAll(strings.ToLower(name), "_", "-") }
 
 // identitySummary renders the identity headers (and trailers) a backend
-// received: normalised names, escaped values, sorted, ";"-joined. Two
-// requests got the same identity exactly when their summaries are equal.
+// received, every name such a backend reads as x-authgear-*: normalised
+// names, escaped values, sorted, ";"-joined. Two requests got the same
+// identity exactly when their summaries are equal.
 func identitySummary(h, trailer http.Header) string {
 	var parts []string
-	for name, vs := range h {
-		if forgedName(name) {
-			parts = append(parts, normName(name)+"="+escapeValues(vs))
-		}
-	}
-	for name, vs := range trailer {
-		if forgedName(name) {
-			parts = append(parts, "trailer:"+normName(name)+"="+escapeValues(vs))
+	for prefix, hs := range map[string]http.Header{"": h, "trailer:": trailer} {
+		for name, vs := range hs {
+			if n := normName(name); strings.HasPrefix(n, "x-authgear-") {
+				// NUL-joined, then escaped: different lists stay different.
+				parts = append(parts, prefix+n+"="+url.QueryEscape(strings.Join(vs, "\x00")))
+			}
 		}
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ";")
-}
-
-func escapeValues(vs []string) string {
-	out := make([]string, len(vs))
-	for i, v := range vs {
-		out[i] = url.QueryEscape(v)
-	}
-	return strings.Join(out, ",")
-}
-
-// loadUsers reads testdata/users.json at the repository root.
-func loadUsers() (standin.Config, error) {
-	root, err := harness.RepoRoot()
-	if err != nil {
-		return standin.Config{}, err
-	}
-	cfg, err := standin.LoadConfig(filepath.Join(root, "testdata", "users.json"))
-	if err != nil {
-		return cfg, err
-	}
-	cfg.PublicHost = publicHost
-	return cfg, nil
 }
 
 // oracle answers "what identity must the backend see for these request
@@ -89,9 +65,9 @@ func newOracle(cfg standin.Config) *oracle {
 // identity returns the summary of the identity headers the stand-in issues
 // for a request with header h, as the plugin would forward it.
 func (o *oracle) identity(h http.Header) string {
-	req := httptest.NewRequest(http.MethodGet, "http://"+publicHost+standin.PathResolve, nil)
+	req := httptest.NewRequest(http.MethodGet, "http://"+stack.PublicHost+standin.PathResolve, nil)
 	req.Header = h.Clone()
-	req.Header.Set("X-Forwarded-Host", publicHost)
+	req.Header.Set("X-Forwarded-Host", stack.PublicHost)
 	rec := httptest.NewRecorder()
 	o.r.ServeHTTP(rec, req)
 	return identitySummary(rec.Header(), nil)

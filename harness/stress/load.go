@@ -2,15 +2,11 @@ package main
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"sync"
 	"sync/atomic"
 	"time"
 )
-
-// statusTransportError stands for "no HTTP answer" in status counts.
-const statusTransportError = -1
 
 // job is one request of a load run and what its answer must show.
 type job struct {
@@ -40,175 +36,104 @@ type loadSpec struct {
 
 // loadResult is what a load run saw.
 type loadResult struct {
-	requests       int64
-	late           int64 // fixed rate: ticks the workers could not keep up with
-	statuses       map[int]int64
-	identityErrors int64
-	statusErrors   int64    // answers whose status is not the job's
-	examples       []string // the first identity and status errors
-	elapsed        time.Duration
+	mu       sync.Mutex
+	requests int64
+	late     int64 // fixed rate: requests sent over 10 ms after their time
+	statuses map[int]int64
+	// identity: wrong identity at the backend; status: not the job's status.
+	identity, status tally
+	slowest, elapsed time.Duration
 }
 
 // rate is the achieved requests per second.
-func (r *loadResult) rate() float64 {
-	if r.elapsed <= 0 {
-		return 0
-	}
-	return float64(r.requests) / r.elapsed.Seconds()
-}
+func (r *loadResult) rate() float64 { return float64(r.requests) / max(r.elapsed.Seconds(), 1e-9) }
 
-// runLoad runs a bounded load and returns what it saw.
+// failures counts the answers with a wrong status or identity.
+func (r *loadResult) failures() int64 { return r.identity.n + r.status.n }
+
+// runLoad runs a bounded load and returns what it saw. At a fixed rate,
+// request i is due i/rate seconds after the start.
 func runLoad(spec loadSpec) *loadResult {
+	res := &loadResult{statuses: map[int]int64{}}
 	start := time.Now()
-	deadline := time.NewTimer(spec.duration)
-	defer deadline.Stop()
-	done := make(chan struct{})
-	var once sync.Once
-	finish := func() { once.Do(func() { close(done) }) }
-	go func() {
-		select {
-		case <-deadline.C:
-		case <-spec.stop:
-		case <-done:
-		}
-		finish()
-	}()
-
-	var tokens chan struct{}
-	var late atomic.Int64
-	if spec.rate > 0 {
-		tokens = make(chan struct{}, spec.workers)
-		go pace(spec.rate, tokens, done, &late)
-	}
-
+	end := start.Add(spec.duration)
 	var counter atomic.Int64
-	results := make([]*loadResult, spec.workers)
 	var wg sync.WaitGroup
-	for w := 0; w < spec.workers; w++ {
-		res := &loadResult{statuses: map[int]int64{}}
-		results[w] = res
+	for range spec.workers {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
 			for {
-				if tokens != nil {
-					select {
-					case <-tokens:
-					case <-done:
-						return
-					}
-				}
-				select {
-				case <-done:
-					return
-				default:
-				}
 				i := counter.Add(1) - 1
-				if spec.max > 0 && i >= spec.max {
-					finish()
+				due := start
+				if spec.rate > 0 {
+					due = start.Add(time.Duration(i) * time.Second / time.Duration(spec.rate))
+				}
+				if spec.max > 0 && i >= spec.max || !waitUntil(due, end, spec.stop) {
 					return
 				}
 				if spec.sent != nil {
 					spec.sent.Add(1)
 				}
-				res.do(spec.client, spec.next(i))
+				res.do(spec.client, spec.next(i), spec.rate > 0 && time.Since(due) > 10*time.Millisecond)
 			}
 		}()
 	}
 	wg.Wait()
-	finish()
-
-	total := &loadResult{statuses: map[int]int64{}, elapsed: time.Since(start), late: late.Load()}
-	for _, r := range results {
-		total.requests += r.requests
-		total.identityErrors += r.identityErrors
-		total.statusErrors += r.statusErrors
-		for k, v := range r.statuses {
-			total.statuses[k] += v
-		}
-		for _, e := range r.examples {
-			if len(total.examples) < 5 {
-				total.examples = append(total.examples, e)
-			}
-		}
-	}
-	return total
+	res.elapsed = time.Since(start)
+	return res
 }
 
-// pace puts rate tokens per second into tokens until done is closed; a
-// token that finds the channel full is counted as late.
-func pace(rate int, tokens chan<- struct{}, done <-chan struct{}, late *atomic.Int64) {
-	const tick = 10 * time.Millisecond
-	t := time.NewTicker(tick)
+// waitUntil waits for due; false when end or stop comes first.
+func waitUntil(due, end time.Time, stop <-chan struct{}) bool {
+	if !time.Now().Before(end) || !due.Before(end) {
+		return false
+	}
+	t := time.NewTimer(time.Until(due))
 	defer t.Stop()
-	start := time.Now()
-	issued := int64(0)
-	for {
-		select {
-		case <-done:
-			return
-		case now := <-t.C:
-			due := int64(now.Sub(start).Seconds() * float64(rate))
-			for ; issued < due; issued++ {
-				select {
-				case tokens <- struct{}{}:
-				default:
-					late.Add(1)
-				}
-			}
-		}
+	select {
+	case <-stop:
+		return false
+	case <-t.C:
+		return true
 	}
 }
 
 // do sends one request and checks its answer.
-func (r *loadResult) do(c *http.Client, j job) {
+func (r *loadResult) do(c *http.Client, j job, late bool) {
+	start := time.Now()
+	a := answerOf(c.Do(j.req))
+	took := time.Since(start)
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	r.requests++
-	resp, err := c.Do(j.req)
-	if err != nil {
-		r.statuses[statusTransportError]++
-		if j.status != 0 {
-			r.statusError(j, err.Error())
-		}
-		return
+	r.statuses[a.status]++
+	r.slowest = max(r.slowest, took)
+	if late {
+		r.late++
 	}
-	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	r.statuses[resp.StatusCode]++
-	if j.status != 0 && resp.StatusCode != j.status {
-		r.statusError(j, resp.Status)
+	what := j.req.Method + " " + j.req.URL.Path
+	if j.status != 0 && a.status != j.status {
+		r.status.add(fmt.Sprintf("%s: %d %s, want %d", what, a.status, a.err, j.status))
 	}
-	if resp.Header.Get(hdrBackend) != "1" {
-		return
-	}
-	got := resp.Header.Get(hdrIdentity)
-	bad := got != j.want
-	if j.failing {
-		bad = got != ""
-	}
-	if bad {
-		r.identityErrors++
-		if len(r.examples) < 5 {
-			r.examples = append(r.examples, fmt.Sprintf("%s %s: backend saw %q, want %q (failing=%v)",
-				j.req.Method, j.req.URL.Path, got, j.want, j.failing))
-		}
+	if a.backend && (j.failing && a.identity != "" || !j.failing && a.identity != j.want) {
+		r.identity.add(fmt.Sprintf("%s: backend saw %q, want %q (failing=%v)", what, a.identity, j.want, j.failing))
 	}
 }
 
-func (r *loadResult) statusError(j job, got string) {
-	r.statusErrors++
-	if len(r.examples) < 5 {
-		r.examples = append(r.examples, fmt.Sprintf("%s %s: %s, want %d", j.req.Method, j.req.URL.Path, got, j.status))
-	}
+// one sends a single job.
+func one(client *http.Client, j job) *loadResult {
+	return runLoad(loadSpec{client: client, workers: 1, max: 1, duration: time.Minute, next: func(int64) job { return j }})
 }
 
-// get returns a GET request for url with the given headers.
-func get(url string, h http.Header) *http.Request {
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		panic(err) // the URLs are ours
+// background runs spec until the returned function is called, which
+// returns what it saw.
+func background(spec loadSpec) func() *loadResult {
+	stop, done := make(chan struct{}), make(chan *loadResult, 1)
+	spec.stop = stop
+	go func() { done <- runLoad(spec) }()
+	return func() *loadResult {
+		close(stop)
+		return <-done
 	}
-	for k, vs := range h {
-		req.Header[k] = vs
-	}
-	return req
 }

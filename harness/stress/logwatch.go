@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 )
@@ -15,10 +16,9 @@ type logWatch struct {
 	partial []byte
 	panics  int
 	first   []string // the first panic lines, for the report
-	lines   int
 	// cacheReport is the last cache size report of the plugin (logged at
-	// DEBUG level from its stdout).
-	cacheReport string
+	// DEBUG level from its stdout), parsed by cacheReportLine.
+	cacheReport []string
 }
 
 // cacheReportLine matches the plugin's cache size report, e.g.
@@ -47,8 +47,7 @@ func (w *logWatch) Write(p []byte) (int, error) {
 }
 
 func (w *logWatch) line(s string) {
-	w.lines++
-	if m := cacheReportLine.FindString(s); m != "" {
+	if m := cacheReportLine.FindStringSubmatch(s); m != nil {
 		w.cacheReport = m
 	}
 	if strings.Contains(strings.ToLower(s), "panic") {
@@ -69,14 +68,16 @@ func (w *logWatch) panicCount() (int, []string) {
 	return w.panics, append([]string(nil), w.first...)
 }
 
-// lastCacheReport returns the plugin's last cache size report, parsed; ok is
-// false when there was none.
-func (w *logWatch) lastCacheReport() (entries, maxEntries, inserts, evicted int64, ok bool) {
+// lastCacheReport returns the plugin's last cache size report: entries, max
+// entries, insertions and evictions; ok is false when there was none.
+func (w *logWatch) lastCacheReport() (figures [4]int64, ok bool) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	m := cacheReportLine.FindStringSubmatch(w.cacheReport)
-	if m == nil {
-		return 0, 0, 0, 0, false
+	if w.cacheReport == nil {
+		return figures, false
 	}
-	return atoi64(m[1]), atoi64(m[2]), atoi64(m[3]), atoi64(m[4]), true
+	for i := range figures {
+		figures[i], _ = strconv.ParseInt(w.cacheReport[i+1], 10, 64)
+	}
+	return figures, true
 }

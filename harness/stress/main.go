@@ -19,6 +19,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 
@@ -69,7 +70,7 @@ func main() {
 	rep := &report{}
 	start := time.Now()
 	for _, p := range allParts {
-		if !selected(o.parts, p.name) {
+		if o.parts != "" && !slices.Contains(strings.Split(strings.ReplaceAll(o.parts, " ", ""), ","), p.name) {
 			continue
 		}
 		fmt.Printf("\n== %s\n", p.name)
@@ -134,20 +135,6 @@ func parseFlags() *options {
 		}
 	}
 	return o
-}
-
-// selected reports whether part name is in the comma-separated list (an
-// empty list selects every part).
-func selected(list, name string) bool {
-	if list == "" {
-		return true
-	}
-	for _, p := range strings.Split(list, ",") {
-		if strings.TrimSpace(p) == name {
-			return true
-		}
-	}
-	return false
 }
 
 // resultsDoc is the content of stress/results.md.

@@ -5,6 +5,8 @@ package main
 import (
 	"testing"
 	"time"
+
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
 )
 
 // The quick parts of make stress, as tests for the normal test command
@@ -20,31 +22,29 @@ func checkRows(t *testing.T, rep *report) {
 }
 
 // TestSpoofingAndMalformedInput: no spelling of a forged identity header,
-// sent in any way over HTTP/1.1, HTTP/2 or h2c, reaches the backend, and
-// every hostile request gets a defined answer with the resolver's identity,
-// without a panic in Traefik.
+// sent in any way over HTTP/1.1, HTTP/2 or h2c, reaches the backend or
+// sways requireSession or allowedRoles, and every hostile request gets a
+// defined answer with the resolver's identity, without a panic in Traefik.
 func TestSpoofingAndMalformedInput(t *testing.T) {
-	s, err := startStack([]mwSpec{
-		{name: "spoof", options: []string{"cacheTTL: 60s"}},
-		{name: "mal", options: []string{"cacheTTL: 60s"}},
-	})
+	e, err := startEnv(harness.Options{}, append(spoofMiddlewares, malformedMiddleware)...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer s.close()
-	t.Run("spoofing matrix", func(t *testing.T) {
-		rep := &report{}
-		spoofReport(rep, spoofMatrix(s))
-		checkRows(t, rep)
-	})
-	t.Run("malformed input", func(t *testing.T) {
-		rep := &report{}
-		malformedReport(rep, malformedRun(s))
-		checkRows(t, rep)
-	})
-	rep := &report{}
-	s.health(rep, "traefik")
-	checkRows(t, rep)
+	defer e.Stop()
+	for _, tc := range []struct {
+		name string
+		run  func(*report)
+	}{
+		{"spoofing matrix", func(rep *report) { spoofReport(rep, spoofMatrix(e)) }},
+		{"malformed input", func(rep *report) { malformedReport(rep, malformedRun(e)) }},
+		{"traefik", func(rep *report) { e.health(rep, "traefik") }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rep := &report{}
+			tc.run(rep)
+			checkRows(t, rep)
+		})
+	}
 }
 
 // TestShortFuzz runs each fuzz target of the plugin for a few seconds.
@@ -55,7 +55,7 @@ func TestShortFuzz(t *testing.T) {
 	for _, target := range fuzzTargets {
 		t.Run(target, func(t *testing.T) {
 			r := fuzzOnce(target, 3*time.Second)
-			t.Logf("%s: %s execs", target, r.execs)
+			t.Logf("%s: %d execs", target, r.execs)
 			if r.crashes != 0 {
 				t.Errorf("%s failed (input %s):\n%s", target, r.input, r.output)
 			}

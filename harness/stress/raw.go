@@ -9,13 +9,15 @@ import (
 	"time"
 )
 
+// statusTransportError stands for "no HTTP answer" in status counts.
+const statusTransportError = -1
+
 // answer is what a client got: the status, and what the backend reported
 // when the request reached it.
 type answer struct {
 	status   int // statusTransportError when there was no HTTP answer
 	backend  bool
 	identity string
-	control  string // the backend's X-Stress-Control
 	err      string
 }
 
@@ -26,12 +28,7 @@ func answerOf(resp *http.Response, err error) answer {
 	}
 	_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
-	return answer{
-		status:   resp.StatusCode,
-		backend:  resp.Header.Get(hdrBackend) == "1",
-		identity: resp.Header.Get(hdrIdentity),
-		control:  resp.Header.Get(hdrControl),
-	}
+	return answer{status: resp.StatusCode, backend: resp.Header.Get(hdrBackend) == "1", identity: resp.Header.Get(hdrIdentity)}
 }
 
 // rawMessage writes an HTTP/1.1 request byte for byte: header lines as
@@ -70,4 +67,16 @@ func sendRaw(addr string, msg []byte) answer {
 	go func() { _, _ = conn.Write(msg) }()
 	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
 	return answerOf(resp, err)
+}
+
+// get returns a GET request for url with the given headers.
+func get(url string, h http.Header) *http.Request {
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		panic(err) // the URLs are ours
+	}
+	for k, vs := range h {
+		req.Header[k] = vs
+	}
+	return req
 }

@@ -2,18 +2,17 @@ package main
 
 import (
 	"fmt"
-	"sort"
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 )
 
 // row is one figure of the summary table.
 type row struct {
-	part   string
-	figure string
-	value  string
-	limit  string // empty: informational, no limit
-	pass   bool
+	part, figure, value string
+	limit               string // empty: informational, no limit
+	pass                bool
 }
 
 // report collects the figures of a run; safe for concurrent use.
@@ -23,27 +22,26 @@ type report struct {
 }
 
 // info records a figure that has no limit.
-func (r *report) info(part, figure, value string) {
-	r.add(row{part: part, figure: figure, value: value, pass: true})
-}
+func (r *report) info(part, figure, value string) { r.check(part, figure, value, "", true) }
 
 // check records a figure with its limit and whether it holds.
 func (r *report) check(part, figure, value, limit string, pass bool) {
-	r.add(row{part: part, figure: figure, value: value, limit: limit, pass: pass})
-}
-
-func (r *report) add(x row) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	x := row{part: part, figure: figure, value: value, limit: limit, pass: pass}
 	r.rows = append(r.rows, x)
-	verdict := "    "
-	if x.limit != "" {
-		verdict = "PASS"
-		if !x.pass {
-			verdict = "FAIL"
-		}
+	fmt.Printf("  [%-4s] %-10s %-58s %s\n", x.result(), part, figure, value)
+}
+
+// result is PASS, FAIL or, without a limit, empty.
+func (x row) result() string {
+	switch {
+	case x.limit == "":
+		return ""
+	case x.pass:
+		return "PASS"
 	}
-	fmt.Printf("  [%s] %-10s %-58s %s\n", verdict, x.part, x.figure, x.value)
+	return "FAIL"
 }
 
 // failed returns the rows whose limit does not hold.
@@ -52,7 +50,7 @@ func (r *report) failed() []row {
 	defer r.mu.Unlock()
 	var out []row
 	for _, x := range r.rows {
-		if x.limit != "" && !x.pass {
+		if x.result() == "FAIL" {
 			out = append(out, x)
 		}
 	}
@@ -63,24 +61,37 @@ func (r *report) failed() []row {
 func (r *report) markdown() string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	esc := strings.NewReplacer("|", `\|`, "\n", " ").Replace // keeps a cell inside its column
 	var b strings.Builder
 	b.WriteString("| part | figure | value | limit | result |\n| --- | --- | --- | --- | --- |\n")
 	for _, x := range r.rows {
-		result := ""
-		if x.limit != "" {
-			result = "PASS"
-			if !x.pass {
-				result = "**FAIL**"
-			}
+		result := x.result()
+		if result == "FAIL" {
+			result = "**FAIL**"
 		}
 		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", x.part, esc(x.figure), esc(x.value), esc(x.limit), result)
 	}
 	return b.String()
 }
 
-// esc keeps a cell inside its column.
-func esc(s string) string {
-	return strings.NewReplacer("|", `\|`, "\n", " ").Replace(s)
+// tally counts failures and keeps the first one's description.
+type tally struct {
+	n     int64
+	first string
+}
+
+func (t *tally) add(what string) {
+	if t.n++; t.first == "" {
+		t.first = what
+	}
+}
+
+// String renders the count and the first failure.
+func (t tally) String() string {
+	if t.n == 0 {
+		return "0"
+	}
+	return count(t.n) + " (" + t.first + ")"
 }
 
 // mib renders a byte count in MiB.
@@ -90,10 +101,10 @@ func mib(n int64) string {
 
 // count renders an integer with thousands separators.
 func count(n int64) string {
-	s := fmt.Sprint(n)
 	if n < 0 {
 		return "-" + count(-n)
 	}
+	s := fmt.Sprint(n)
 	for i := len(s) - 3; i > 0; i -= 3 {
 		s = s[:i] + "," + s[i:]
 	}
@@ -105,13 +116,8 @@ func statusCounts(m map[int]int64) string {
 	if len(m) == 0 {
 		return "none"
 	}
-	keys := make([]int, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Ints(keys)
-	parts := make([]string, 0, len(keys))
-	for _, k := range keys {
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
 		name := fmt.Sprint(k)
 		if k == statusTransportError {
 			name = "conn error"

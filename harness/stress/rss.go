@@ -1,75 +1,50 @@
 package main
 
 import (
-	"sync"
+	"fmt"
 	"sync/atomic"
 	"time"
 )
 
-// rssSample is Traefik's resident memory at one moment of a run.
-type rssSample struct {
-	at       time.Duration // since the sampler started
-	progress int64         // requests sent so far
-	rss      int64
-}
+// rssSample is Traefik's resident memory once progress requests were sent.
+type rssSample struct{ progress, rss int64 }
 
-// rssSampler reads Traefik's resident memory periodically.
-type rssSampler struct {
-	mu      sync.Mutex
-	samples []rssSample
-	stop    chan struct{}
-	done    chan struct{}
-}
-
-// sampleRSS samples s's Traefik every interval until finish; progress, when
-// set, is recorded with each sample.
-func sampleRSS(s *stack, every time.Duration, progress *atomic.Int64) *rssSampler {
-	r := &rssSampler{stop: make(chan struct{}), done: make(chan struct{})}
-	start := time.Now()
+// sampleRSS samples e's Traefik every interval, with the progress, until
+// the returned function is called, which returns the samples.
+func sampleRSS(e *env, every time.Duration, progress *atomic.Int64) func() []rssSample {
+	var samples []rssSample
+	stop, done := make(chan struct{}), make(chan struct{})
 	take := func() {
-		var p int64
-		if progress != nil {
-			p = progress.Load()
-		}
-		if n := s.rss(); n > 0 {
-			r.mu.Lock()
-			r.samples = append(r.samples, rssSample{at: time.Since(start), progress: p, rss: n})
-			r.mu.Unlock()
+		if n := e.rss(); n > 0 {
+			samples = append(samples, rssSample{progress.Load(), n})
 		}
 	}
 	go func() {
-		defer close(r.done)
+		defer close(done)
 		t := time.NewTicker(every)
 		defer t.Stop()
-		take()
-		for {
+		for take(); ; take() {
 			select {
-			case <-r.stop:
+			case <-stop:
 				take()
 				return
 			case <-t.C:
-				take()
 			}
 		}
 	}()
-	return r
-}
-
-// finish stops sampling and returns the samples.
-func (r *rssSampler) finish() []rssSample {
-	close(r.stop)
-	<-r.done
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]rssSample(nil), r.samples...)
+	return func() []rssSample {
+		close(stop)
+		<-done
+		return samples
+	}
 }
 
 // peakRSS returns the largest sample whose progress is at least from.
 func peakRSS(samples []rssSample, from int64) int64 {
 	var peak int64
 	for _, s := range samples {
-		if s.progress >= from && s.rss > peak {
-			peak = s.rss
+		if s.progress >= from {
+			peak = max(peak, s.rss)
 		}
 	}
 	return peak
@@ -89,15 +64,31 @@ func rssAt(samples []rssSample, p int64) int64 {
 	return samples[len(samples)-1].rss
 }
 
-// rssAtTime returns the first sample at or after d.
-func rssAtTime(samples []rssSample, d time.Duration) int64 {
-	for _, s := range samples {
-		if s.at >= d {
-			return s.rss
+// statsAt reads Traefik's runtime figures once progress reaches n, in the
+// background; the returned function waits for them (or gives up after the
+// run if progress never got there).
+func statsAt(e *env, progress *atomic.Int64, n int64) func() (runtimeStats, error) {
+	type result struct {
+		st  runtimeStats
+		err error
+	}
+	ch := make(chan result, 1)
+	stop := make(chan struct{})
+	go func() {
+		for progress.Load() < n {
+			select {
+			case <-stop:
+				ch <- result{err: fmt.Errorf("the run ended before %s requests", count(n))}
+				return
+			case <-time.After(100 * time.Millisecond):
+			}
 		}
+		st, err := e.runtimeStats()
+		ch <- result{st, err}
+	}()
+	return func() (runtimeStats, error) {
+		close(stop)
+		r := <-ch
+		return r.st, r.err
 	}
-	if len(samples) == 0 {
-		return 0
-	}
-	return samples[len(samples)-1].rss
 }
