@@ -55,64 +55,62 @@ func checkIdentity(w http.ResponseWriter, r *http.Request) {
 func TestInterpretedPluginUnderConcurrency(t *testing.T) {
 	// Without revalidation expired entries make requests wait (waiters); with
 	// it they are served while background refreshes run.
-	for _, swr := range []string{"0", "5m"} {
-		t.Run("staleWhileRevalidate="+swr, func(t *testing.T) { underConcurrency(t, swr) })
-	}
-}
+	for _, staleWhileRevalidate := range []string{"0", "5m"} {
+		t.Run("staleWhileRevalidate="+staleWhileRevalidate, func(t *testing.T) {
+			var us []standin.User
+			for i := range users {
+				us = append(us, standin.User{ID: idOf(i), BearerTokens: []string{tokenOf(i)}, Verified: true, AMR: "pwd"})
+			}
+			resolver := standin.New(standin.Config{PublicHost: stack.PublicHost, Users: us})
+			resolver.SetFault(standin.Fault{Latency: 3 * time.Millisecond}) // long enough for misses to wait
+			srv := httptest.NewServer(resolver)
+			t.Cleanup(srv.Close)
 
-func underConcurrency(t *testing.T, staleWhileRevalidate string) {
-	var us []standin.User
-	for i := range users {
-		us = append(us, standin.User{ID: idOf(i), BearerTokens: []string{tokenOf(i)}, Verified: true, AMR: "pwd"})
-	}
-	resolver := standin.New(standin.Config{PublicHost: stack.PublicHost, Users: us})
-	resolver.SetFault(standin.Fault{Latency: 3 * time.Millisecond}) // long enough for misses to wait
-	srv := httptest.NewServer(resolver)
-	t.Cleanup(srv.Close)
+			plugin, err := Load(t.TempDir())
+			if err != nil {
+				t.Fatal(err)
+			}
+			h, err := plugin.New(http.HandlerFunc(checkIdentity), "interpreted-"+staleWhileRevalidate+"@file", map[string]any{
+				"ResolverURL":          srv.URL + "/_resolver/resolve",
+				"ResolverHost":         "https://" + stack.PublicHost,
+				"CacheTTL":             "0.02", // entries expire while the load runs: misses all along
+				"StaleWhileRevalidate": staleWhileRevalidate,
+				"RequireSession":       true,
+				"WebhookPath":          webhookPath,
+				"WebhookSecret":        webhookSecret,
+			})
+			if err != nil {
+				t.Fatal(err)
+			}
 
-	plugin, err := Load(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, err := plugin.New(http.HandlerFunc(checkIdentity), "interpreted-"+staleWhileRevalidate+"@file", map[string]any{
-		"ResolverURL":          srv.URL + "/_resolver/resolve",
-		"ResolverHost":         "https://" + stack.PublicHost,
-		"CacheTTL":             "0.02", // entries expire while the load runs: misses all along
-		"StaleWhileRevalidate": staleWhileRevalidate,
-		"RequireSession":       true,
-		"WebhookPath":          webhookPath,
-		"WebhookSecret":        webhookSecret,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
+			deadline := time.Now().Add(2 * time.Minute)
+			var wg sync.WaitGroup
+			failures := make(chan string, clients*perClient+200)
 
-	deadline := time.Now().Add(2 * time.Minute)
-	var wg sync.WaitGroup
-	failures := make(chan string, clients*perClient+200)
-
-	// Yaegi computes the reflect type of an interpreted function lazily, on
-	// its first call through reflect (a deferred call, a closure handed to
-	// context.AfterFunc), without synchronisation (interp/type.go, refType):
-	// the race detector reports that first computation when it happens in
-	// two goroutines at once. It is the interpreter's, and writes the same
-	// value twice; so every path runs once, alone, before the load.
-	drive(h, -1, deadline, failures)
-	evict(h, deadline, failures)
-	for c := range clients {
-		wg.Go(func() { drive(h, int64(c), deadline, failures) })
-	}
-	wg.Go(func() { evict(h, deadline, failures) })
-	wg.Wait()
-	close(failures)
-	if n := len(failures); n > 0 {
-		for range min(n, 10) {
-			t.Error(<-failures)
-		}
-		t.Fatalf("%d requests went wrong under the interpreter", n)
-	}
-	if calls := resolver.Calls(); calls == 0 || calls >= clients*perClient {
-		t.Fatalf("%d resolver calls for %d requests: want some, and fewer than one per request", calls, clients*perClient)
+			// Yaegi computes the reflect type of an interpreted function lazily, on
+			// its first call through reflect (a deferred call, a closure handed to
+			// context.AfterFunc), without synchronisation (interp/type.go, refType):
+			// the race detector reports that first computation when it happens in
+			// two goroutines at once. It is the interpreter's, and writes the same
+			// value twice; so every path runs once, alone, before the load.
+			drive(h, -1, deadline, failures)
+			evict(h, deadline, failures)
+			for c := range clients {
+				wg.Go(func() { drive(h, int64(c), deadline, failures) })
+			}
+			wg.Go(func() { evict(h, deadline, failures) })
+			wg.Wait()
+			close(failures)
+			if n := len(failures); n > 0 {
+				for range min(n, 10) {
+					t.Error(<-failures)
+				}
+				t.Fatalf("%d requests went wrong under the interpreter", n)
+			}
+			if calls := resolver.Calls(); calls == 0 || calls >= clients*perClient {
+				t.Fatalf("%d resolver calls for %d requests: want some, and fewer than one per request", calls, clients*perClient)
+			}
+		})
 	}
 }
 

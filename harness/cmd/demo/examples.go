@@ -19,10 +19,7 @@ const (
 
 // example is one request the demo suggests, and what it should show.
 type example struct {
-	title  string
-	path   string
-	header string // "Name: value", or ""
-	expect string
+	title, path, header, expect string // header: "Name: value", or ""
 	// check tells whether an answer is the expected one; nil when the
 	// example needs your own credentials (a real Authgear).
 	check func(status int, backend *echo.Request) error
