@@ -140,3 +140,162 @@ func TestResolverOverTLS(t *testing.T) {
 		})
 	}
 }
+
+// revalidating is a configuration whose answers leave cacheTTL at once and
+// stay in the revalidation window for the whole test.
+func revalidating(c *authgear.Config) {
+	c.CacheTTL = "0.05"
+	c.StaleWhileRevalidate = "1h"
+}
+
+// pastTTL waits out the 50 ms cacheTTL of revalidating.
+func pastTTL() { time.Sleep(80 * time.Millisecond) }
+
+func TestRevalidationServesAtOnceWithOneBackgroundCall(t *testing.T) {
+	f, h, _ := newHandler(t, func(c *authgear.Config) { revalidating(c); c.AllowedRoles = []string{"admin"} })
+	expect(t, h, "Bearer user:alice", 200, "id-alice")
+	pastTTL()
+	// Alice is disabled; the resolver is slow to say so.
+	f.disabled.Store("alice", true)
+	f.hold()
+	// Every request is served at once from the cached answer while the
+	// one background call is held.
+	for i := 0; i < 20; i++ {
+		expect(t, h, "Bearer user:alice", 200, "id-alice")
+	}
+	f.awaitArrival(t)
+	if got := f.calls.Load(); got != 2 {
+		t.Fatalf("resolver calls = %d, want 2: one background call for 20 requests", got)
+	}
+	f.release(1)
+	// The refreshed answer, without a session, is the next one served, and
+	// the policy applies to it.
+	eventually(t, "the refreshed answer applies (401)", func() bool {
+		return outcome(t, serveAsync(h, nil, "Bearer user:alice")).Code == http.StatusUnauthorized
+	})
+}
+
+func TestPastTheRevalidationWindowRequestsWait(t *testing.T) {
+	f, h, _ := newHandler(t, func(c *authgear.Config) { c.CacheTTL = "0.02"; c.StaleWhileRevalidate = "0.02" })
+	expect(t, h, "Bearer user:alice", 200, "id-alice")
+	time.Sleep(80 * time.Millisecond)
+	f.hold()
+	waiting := serveAsync(h, nil, "Bearer user:alice")
+	f.awaitArrival(t)
+	select {
+	case w := <-waiting:
+		t.Fatalf("a request past the window was answered (%d) before the resolver", w.Code)
+	default:
+	}
+	f.release(1)
+	if w := outcome(t, waiting); w.Code != 200 || backendUser(w) != "id-alice" {
+		t.Fatalf("%d %q", w.Code, backendUser(w))
+	}
+}
+
+// A refresh that fails because Authgear could not answer keeps the answer
+// (and each later request tries again); one that Authgear refused with a
+// 4xx, which a client may provoke, does not.
+func TestAFailedRefresh(t *testing.T) {
+	tests := []struct {
+		name   string
+		status int64
+		kept   bool
+	}{
+		{"500 keeps the answer", 500, true},
+		{"431 drops it", 431, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, h, _ := newHandler(t, func(c *authgear.Config) { revalidating(c); c.RequireSession = true })
+			expect(t, h, "Bearer user:bob", 200, "id-bob")
+			pastTTL()
+			f.status.Store(tt.status)
+			expect(t, h, "Bearer user:bob", 200, "id-bob") // served at once; its refresh fails
+			eventually(t, "the refresh", func() bool { return f.calls.Load() >= 2 })
+			if tt.kept {
+				eventually(t, "another refresh after the failed one", func() bool {
+					expect(t, h, "Bearer user:bob", 200, "id-bob")
+					return f.calls.Load() >= 3
+				})
+				return
+			}
+			eventually(t, "the refused answer is dropped (502)", func() bool {
+				return outcome(t, serveAsync(h, nil, "Bearer user:bob")).Code == http.StatusBadGateway
+			})
+		})
+	}
+}
+
+func TestEvictionWinsOverARefreshUnderWay(t *testing.T) {
+	f, h, _ := newHandler(t, func(c *authgear.Config) { revalidating(c); withWebhook(c) })
+	expect(t, h, "Bearer user:bob", 200, "id-bob")
+	pastTTL()
+	f.hold()
+	expect(t, h, "Bearer user:bob", 200, "id-bob") // served at once, refresh held
+	f.awaitArrival(t)
+	disableByWebhook(t, h, "id-bob")
+	f.release(1)
+	// The refresh began before the eviction: its answer is not cached, so
+	// bob's next request goes to the resolver.
+	next := serveAsync(h, nil, "Bearer user:bob")
+	f.awaitArrival(t)
+	f.release(1)
+	outcome(t, next)
+}
+
+func TestABearerJWTsExpBoundsItsEntry(t *testing.T) {
+	exp := time.Now().Add(1500 * time.Millisecond).Truncate(time.Second) // exp is in whole seconds
+	tests := []struct {
+		name        string
+		token       string
+		callsBefore int64 // after two requests before exp
+		callsAfter  int64 // after a request past exp
+	}{
+		{"a JWT's entry ends at exp, stale windows included", "Bearer " + jwtFor("alice", exp), 1, 2},
+		{"an opaque token keeps its entry", "Bearer user:alice", 1, 1},
+		{"a malformed JWT is an opaque token", "Bearer a.%%%.c", 1, 1},
+		{"a JWT past its exp is never cached", "Bearer " + jwtFor("alice", time.Now().Add(-time.Minute)), 2, 3},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, h, _ := newHandler(t, func(c *authgear.Config) {
+				c.CacheTTL = "1h"
+				c.StaleWhileRevalidate = "1h"
+				c.StaleIfError = "1h"
+			})
+			outcome(t, serveAsync(h, nil, tt.token))
+			outcome(t, serveAsync(h, nil, tt.token))
+			if got := f.calls.Load(); got != tt.callsBefore {
+				t.Fatalf("resolver calls = %d before exp, want %d", got, tt.callsBefore)
+			}
+			time.Sleep(time.Until(exp) + 50*time.Millisecond)
+			f.status.Store(500) // a stale answer would hide the expiry
+			w := outcome(t, serveAsync(h, nil, tt.token))
+			if got := f.calls.Load(); got != tt.callsAfter {
+				t.Fatalf("resolver calls = %d after exp, want %d", got, tt.callsAfter)
+			}
+			if tt.callsAfter > tt.callsBefore && w.Code != http.StatusBadGateway {
+				t.Fatalf("after exp with the resolver failing: status %d, want 502 (no stale answer past exp)", w.Code)
+			}
+		})
+	}
+}
+
+func TestAFloodOfNewCredentialsDoesNotEvictReturningUsers(t *testing.T) {
+	f, h, _ := newHandler(t, func(c *authgear.Config) { c.CacheTTL = "1h"; c.CacheMaxEntries = 100 })
+	// Alice comes back once: her entry is protected.
+	expect(t, h, "Bearer user:alice", 200, "id-alice")
+	expect(t, h, "Bearer user:alice", 200, "id-alice")
+	// A scanner sends 1,000 credentials, each once, ten times the cache.
+	for i := 0; i < 1000; i++ {
+		req := httptest.NewRequest(http.MethodGet, "http://api.example.test/", nil)
+		req.Header.Set("Authorization", "Bearer junk-"+strconv.Itoa(i))
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	before := f.calls.Load()
+	expect(t, h, "Bearer user:alice", 200, "id-alice")
+	if got := f.calls.Load() - before; got != 0 {
+		t.Fatalf("alice's request after the flood made %d resolver calls, want 0 (still cached)", got)
+	}
+}

@@ -5,11 +5,12 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"strconv"
+	"sort"
 	"strings"
 	"sync"
 	"testing"
@@ -33,78 +34,48 @@ func TestParsePeers(t *testing.T) {
 	}
 	for _, tt := range tests {
 		got, err := parsePeers(tt.in)
-		if (err != nil) != tt.err {
-			t.Errorf("parsePeers(%q): error %v, want error %v", tt.in, err, tt.err)
-			continue
+		if (err != nil) != tt.err || fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("parsePeers(%q) = %v, %v; want %v, error %v", tt.in, got, err, tt.want, tt.err)
 		}
 		if err != nil && !strings.Contains(err.Error(), "webhookPeers") {
 			t.Errorf("parsePeers(%q): error %q does not name webhookPeers", tt.in, err)
 		}
-		if err == nil && len(got) != len(tt.want) {
-			t.Errorf("parsePeers(%q) = %v, want %v", tt.in, got, tt.want)
-			continue
-		}
-		for i := range got {
-			if got[i] != tt.want[i] {
-				t.Errorf("parsePeers(%q)[%d] = %v, want %v", tt.in, i, got[i], tt.want[i])
-			}
-		}
 	}
 }
 
-// relayed is what one peer received.
+// relayed is what a peer (the address it was reached at) received.
 type relayed struct {
-	path, host, signature, marker, body string
+	peer, path, host, signature, marker, body string
 }
 
-// peerRecorder is a peer that records the relays it gets.
-type peerRecorder struct {
-	mu  sync.Mutex
-	got []relayed
-}
-
-func (p *peerRecorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	body, _ := io.ReadAll(r.Body)
-	p.mu.Lock()
-	p.got = append(p.got, relayed{r.URL.Path, r.Host, r.Header.Get("X-Authgear-Body-Signature"), r.Header.Get(relayHeader), string(body)})
-	p.mu.Unlock()
-}
-
-func (p *peerRecorder) relays() []relayed {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return append([]relayed(nil), p.got...)
-}
-
-// twoPeersOnOnePort starts two recording peers on 127.0.0.1 and 127.0.0.2
-// with the same port, as two pods behind one headless Service.
-func twoPeersOnOnePort(t *testing.T) (string, []*peerRecorder) {
-	t.Helper()
-	first, err := net.Listen("tcp", "127.0.0.1:0")
+// servePeer serves h on a listener at addr until the test ends and returns
+// its address.
+func servePeer(t *testing.T, h http.Handler, addr string) string {
+	l, err := net.Listen("tcp", addr)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("cannot listen on %s: %v", addr, err)
 	}
-	_, port, _ := net.SplitHostPort(first.Addr().String())
-	second, err := net.Listen("tcp", "127.0.0.2:"+port)
-	if err != nil {
-		first.Close()
-		t.Fatalf("cannot listen on 127.0.0.2:%s: %v", port, err)
-	}
-	return port, []*peerRecorder{servePeer(t, first), servePeer(t, second)}
-}
-
-// servePeer serves a recording peer on l until the test ends. (A function
-// of its own, not a loop body: Yaegi's closures in loops see the last value.)
-func servePeer(t *testing.T, l net.Listener) *peerRecorder {
-	p := &peerRecorder{}
-	srv := &http.Server{Handler: http.HandlerFunc(p.ServeHTTP)}
+	srv := &http.Server{Handler: h}
 	go srv.Serve(l)
 	t.Cleanup(func() { srv.Close() })
-	return p
+	return l.Addr().String()
 }
 
 func TestDeliveriesAreRelayedToEveryAddressOfEveryPeer(t *testing.T) {
-	port, peers := twoPeersOnOnePort(t)
+	var mu sync.Mutex
+	var got []relayed
+	record := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		peer := r.Context().Value(http.LocalAddrContextKey).(net.Addr).String()
+		mu.Lock()
+		got = append(got, relayed{peer, r.URL.Path, r.Host, r.Header.Get("X-Authgear-Body-Signature"), r.Header.Get(relayHeader), string(body)})
+		mu.Unlock()
+	})
+	// Two peers on one port of 127.0.0.1 and 127.0.0.2, as two pods behind
+	// one headless Service.
+	first := servePeer(t, record, "127.0.0.1:0")
+	_, port, _ := net.SplitHostPort(first)
+	second := servePeer(t, record, "127.0.0.2:"+port)
 	lookupHost = func(_ context.Context, host string) ([]string, error) {
 		if host == "traefik-peers.test" {
 			return []string{"127.0.0.1", "127.0.0.2"}, nil
@@ -145,21 +116,23 @@ func TestDeliveriesAreRelayedToEveryAddressOfEveryPeer(t *testing.T) {
 	if w := post(signature, "1", body); w.Code != http.StatusOK || strings.Contains(w.Body.String(), "relayed") {
 		t.Fatalf("relayed delivery: %d %q", w.Code, w.Body.String())
 	}
-	for i, p := range peers {
-		if n := len(p.relays()); n != 0 {
-			t.Fatalf("peer %d got %d relays of forged or relayed deliveries", i, n)
-		}
+	mu.Lock()
+	if len(got) != 0 {
+		t.Fatalf("peers got %+v for forged or relayed deliveries", got)
 	}
+	mu.Unlock()
 	// A verified delivery reaches both addresses of the DNS name.
 	w := post(signature, "", body)
 	if w.Code != http.StatusOK || !strings.Contains(w.Body.String(), "relayed to 2 of 2 peers") {
 		t.Fatalf("delivery: %d %q", w.Code, w.Body.String())
 	}
-	for i, p := range peers {
-		got := p.relays()
-		want := relayed{"/_authgear/webhook", "api.example.test", signature, "1", body}
-		if len(got) != 1 || got[0] != want {
-			t.Fatalf("peer %d (127.0.0.%s:%s) got %+v, want %+v", i, strconv.Itoa(i+1), port, got, want)
-		}
+	mu.Lock()
+	defer mu.Unlock()
+	sort.Slice(got, func(i, j int) bool { return got[i].peer < got[j].peer })
+	if want := fmt.Sprint([]relayed{
+		{first, "/_authgear/webhook", "api.example.test", signature, "1", body},
+		{second, "/_authgear/webhook", "api.example.test", signature, "1", body},
+	}); fmt.Sprint(got) != want {
+		t.Fatalf("peers got %+v, want %s", got, want)
 	}
 }

@@ -81,7 +81,8 @@ func disableByWebhook(t *testing.T, h http.Handler, userID string) {
 }
 
 // A delivery, whatever its event, evicts every cached answer of the user it
-// names, on every device, and no other user's; it never reaches the backend.
+// names, on every device and in every middleware of the same Authgear app,
+// and no other user's; it never reaches the backend.
 func TestWebhookDeliveriesEvictExactlyTheirUser(t *testing.T) {
 	payloadOnly := []byte(`{"type":"user.deleted","payload":{"user":{"id":"id-bob"}},"context":{}}`)
 	tests := []struct {
@@ -109,26 +110,34 @@ func TestWebhookDeliveriesEvictExactlyTheirUser(t *testing.T) {
 			if got := sign(webhookSecret, body); got != signature {
 				t.Fatalf("recorded signature %s, computed %s", signature, got)
 			}
-			f, h, rec := newHandler(t, tt.edit)
-			// The user on two devices, and alice.
-			devices := []request{{header: bearer(tt.user)}, {cookies: cookie("session", tt.user)}}
-			for _, r := range append(devices, request{header: bearer("alice")}) {
-				do(h, rec, r)
+			f := newFakeResolver(t)
+			h, rec := newNamed(t, f, t.Name()+"/api", tt.edit)
+			// A middleware of the same app with other settings, and one of
+			// another app.
+			admin, adminRec := newNamed(t, f, t.Name()+"/admin", func(c *authgear.Config) { c.AllowedRoles = []string{"editor"} })
+			other, otherRec := newNamed(t, f, t.Name()+"/other-app", func(c *authgear.Config) { c.ResolverHost = "auth.other.test" })
+			device := cookie("session", tt.user)
+			requests := func() { // the user on two devices, and in the other middlewares
+				for _, r := range []map[string]string{bearer(tt.user), device} {
+					_, s := do(h, rec, request{header: r})
+					assertUser(t, s, tt.user)
+				}
+				do(admin, adminRec, request{header: device})
+				do(other, otherRec, request{header: device})
 			}
+			requests()
+			do(h, rec, request{header: bearer("alice")})
 			if w := postWebhook(h, signature, body); w.Code != http.StatusOK || rec.hits != 3 {
 				t.Fatalf("status %d %q, backend hits %d; want 200 and the delivery not passed on", w.Code, w.Body.String(), rec.hits)
 			}
 			_, s := do(h, rec, request{header: bearer("alice")})
 			assertUser(t, s, "alice")
-			if got := f.calls.Load(); got != 3 {
-				t.Fatalf("alice's entry was evicted: resolver calls = %d, want 3", got)
-			}
-			for _, r := range devices {
-				_, s = do(h, rec, r)
-				assertUser(t, s, tt.user)
-			}
 			if got := f.calls.Load(); got != 5 {
-				t.Fatalf("resolver calls = %d, want 5: both of the user's entries must be re-resolved", got)
+				t.Fatalf("alice's entry was evicted: resolver calls = %d, want 5", got)
+			}
+			requests()
+			if got := f.calls.Load(); got != 8 {
+				t.Fatalf("resolver calls = %d, want 8: the user's entries in both middlewares of the app are re-resolved, the other app's is not", got)
 			}
 		})
 	}
@@ -204,42 +213,60 @@ func TestWebhookRefusesWhatAuthgearDidNotSign(t *testing.T) {
 	}
 }
 
-func TestWebhookEvictsInEveryMiddlewareOfTheSameApp(t *testing.T) {
-	f := newFakeResolver(t)
-	var handlers []http.Handler
-	var recs []*recorder
-	for _, m := range []struct {
-		name string
-		edit func(*authgear.Config)
-	}{
-		{"api", func(c *authgear.Config) { c.ResolverHost = publicHost; withWebhook(c) }},
-		{"admin", func(c *authgear.Config) { c.ResolverHost = publicHost; c.AllowedRoles = []string{"editor"} }},
-		{"other-app", func(c *authgear.Config) { c.ResolverHost = "auth.other.test" }},
-	} {
-		h, rec := newNamed(t, f, t.Name()+"/"+m.name, m.edit)
-		handlers = append(handlers, h)
-		recs = append(recs, rec)
-	}
-	requestAll := func() {
-		for i, h := range handlers {
-			do(h, recs[i], request{cookies: cookie("session", "bob")})
-		}
-	}
-	requestAll()
-	if got := f.calls.Load(); got != 3 {
-		t.Fatalf("resolver calls = %d, want 3", got)
-	}
-	disableByWebhook(t, handlers[0], "id-bob")
-	requestAll()
-	if got := f.calls.Load(); got != 5 {
-		t.Fatalf("resolver calls = %d, want 5: both middlewares of the app re-resolve, the other app's does not", got)
-	}
-}
-
 func TestWebhookPathIsAnOrdinaryPathWithoutWebhookPath(t *testing.T) {
 	_, h, rec := newHandler(t, nil)
 	signature, body := loadDelivery(t, "user.disabled")
 	if w := postWebhook(h, signature, body); w.Code != 200 || rec.hits != 1 {
 		t.Fatalf("status %d, backend hits %d: without webhookPath the request must go on", w.Code, rec.hits)
+	}
+}
+
+func TestMetricsCountWhatUsersNotice(t *testing.T) {
+	_, h, rec := newHandler(t, func(c *authgear.Config) {
+		withMetrics(c)
+		withWebhook(c)
+		c.AllowedRoles = []string{"admin"}
+	})
+	do(h, rec, request{header: bearer("alice")}) // miss
+	do(h, rec, request{header: bearer("alice")}) // hit
+	do(h, rec, request{header: bearer("bob")})   // miss, 403
+	do(h, rec, request{})                        // no credential, 401
+	postWebhook(h, "bogus", []byte(`{}`))
+
+	_, body := scrape(h, "127.0.0.1:5555")
+	name := `middleware="` + t.Name() + `"`
+	for _, want := range []string{
+		`authgear_requests_total{` + name + `,outcome="cache_hit"} 1`,
+		`authgear_requests_total{` + name + `,outcome="cache_miss"} 2`,
+		`authgear_requests_total{` + name + `,outcome="forbidden"} 1`,
+		`authgear_requests_total{` + name + `,outcome="unauthorized"} 1`,
+		`authgear_resolver_calls_total{` + name + `,result="ok"} 2`,
+		`authgear_resolver_call_duration_seconds_count{` + name + `} 2`,
+		`authgear_cache_entries{` + name + `} 2`,
+		`authgear_webhook_deliveries_total{` + name + `,result="refused"} 1`,
+	} {
+		if !strings.Contains(body, want+"\n") {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+func TestMetricsAllowedIPs(t *testing.T) {
+	f := newFakeResolver(t)
+	for _, tt := range []struct {
+		allowed []string // metricsAllowedIPs; loopback only when nil
+		remote  string
+		want    int
+	}{
+		{nil, "127.0.0.1:5555", 200}, {nil, "203.0.113.9:5555", 403},
+		{[]string{"10.0.0.0/8, 192.0.2.7"}, "10.1.2.3:1", 200},
+		{[]string{"10.0.0.0/8, 192.0.2.7"}, "192.0.2.7:1", 200},
+		{[]string{"10.0.0.0/8, 192.0.2.7"}, "192.0.2.8:1", 403},
+		{[]string{"10.0.0.0/8, 192.0.2.7"}, "127.0.0.1:1", 403},
+	} {
+		h, _ := newNamed(t, f, t.Name(), func(c *authgear.Config) { withMetrics(c); c.MetricsAllowedIPs = tt.allowed })
+		if status, _ := scrape(h, tt.remote); status != tt.want {
+			t.Errorf("metrics allowing %v from %s: %d, want %d", tt.allowed, tt.remote, status, tt.want)
+		}
 	}
 }
