@@ -3,10 +3,9 @@
 package e2e
 
 import (
-	"bufio"
 	"encoding/json"
+	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strconv"
 	"strings"
@@ -14,11 +13,15 @@ import (
 	"time"
 
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/echo"
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/standin"
 )
 
-// echoed is what the echo backend reports about the request it received.
-type echoed = echo.Request
+// client follows no redirects and keeps no cookies.
+var client = &http.Client{
+	Timeout:       15 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+}
 
 // reply is what the client got.
 type reply struct {
@@ -27,20 +30,17 @@ type reply struct {
 	body   string
 	// echo is what the backend received; nil when the answer did not come
 	// from the backend.
-	echo *echoed
-	err  error // reading the body failed
+	echo *echo.Request
+	err  error // sending or reading failed
 }
 
-// request sends method path with headers given as name, value pairs.
-func (e *env) request(t *testing.T, method, path, body string, headers ...string) reply {
-	t.Helper()
-	var r io.Reader
-	if body != "" {
-		r = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, e.traefik.URL+path, r)
+// fetch sends method url with body and headers given as name, value pairs
+// ("Host" sets the request's Host). It is safe for goroutines: a failure is
+// in reply.err.
+func fetch(method, url, body string, headers ...string) reply {
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
 	if err != nil {
-		t.Fatal(err)
+		return reply{err: err}
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		if strings.EqualFold(headers[i], "Host") {
@@ -49,78 +49,48 @@ func (e *env) request(t *testing.T, method, path, body string, headers ...string
 		}
 		req.Header.Add(headers[i], headers[i+1])
 	}
-	resp, err := e.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
-		t.Fatalf("%s %s: %v", method, path, err)
+		return reply{err: fmt.Errorf("%s %s: %w", method, url, err)}
 	}
-	return readReply(t, resp)
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	r := reply{status: resp.StatusCode, header: resp.Header, body: string(b), err: err}
+	var ec echo.Request
+	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") && json.Unmarshal(b, &ec) == nil && ec.Method != "" {
+		r.echo = &ec
+	}
+	return r
 }
 
-// get sends a GET.
-func (e *env) get(t *testing.T, path string, headers ...string) reply {
+// request sends method path to s's web entrypoint; a failure ends the test.
+func request(t *testing.T, s *stack.Stack, method, path, body string, headers ...string) reply {
 	t.Helper()
-	return e.request(t, http.MethodGet, path, "", headers...)
-}
-
-// raw sends a request written byte for byte (header names spelt as given),
-// on a new connection.
-func (e *env) raw(t *testing.T, method, path string, headerLines ...string) reply {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", e.traefik.EntryAddr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	conn.SetDeadline(time.Now().Add(15 * time.Second))
-	msg := method + " " + path + " HTTP/1.1\r\nHost: " + e.traefik.EntryAddr + "\r\n" +
-		strings.Join(append(headerLines, "Connection: close"), "\r\n") + "\r\n\r\n"
-	if _, err := io.WriteString(conn, msg); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
-	if err != nil {
-		t.Fatalf("raw %s %s: %v", method, path, err)
-	}
-	return readReply(t, resp)
-}
-
-// readReply reads and closes resp, decoding the echo backend's report.
-func readReply(t *testing.T, resp *http.Response) reply {
-	t.Helper()
-	r := readReplyErr(resp)
+	r := fetch(method, s.URL(path), body, headers...)
 	if r.err != nil {
 		t.Fatal(r.err)
 	}
 	return r
 }
 
-// readReplyErr is readReply for goroutines: a read error is in r.err.
-func readReplyErr(resp *http.Response) reply {
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	r := reply{status: resp.StatusCode, header: resp.Header, body: string(body), err: err}
-	var ec echoed
-	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") &&
-		json.Unmarshal(body, &ec) == nil && ec.Method != "" {
-		r.echo = &ec
-	}
-	return r
+// get is request with GET and no body.
+func get(t *testing.T, s *stack.Stack, path string, headers ...string) reply {
+	t.Helper()
+	return request(t, s, http.MethodGet, path, "", headers...)
 }
 
 // identity returns the identity headers the backend received, names
-// lower-cased with "_" read as "-" (the way CGI-style backends see them).
-func (r reply) identity(t *testing.T) map[string]string {
-	t.Helper()
-	if r.echo == nil {
-		t.Fatalf("the backend was not reached: %d %q", r.status, r.body)
+// lower-cased with "_" read as "-" (the way CGI-style backends see them);
+// an error when the backend was not reached.
+func (r reply) identity() (map[string]string, error) {
+	if r.err != nil {
+		return nil, r.err
 	}
-	return identityMap(r.echo)
-}
-
-// identityMap is identity for a backend report.
-func identityMap(ec *echoed) map[string]string {
+	if r.echo == nil {
+		return nil, fmt.Errorf("the backend was not reached: %d %q", r.status, r.body)
+	}
 	id := map[string]string{}
-	for name, values := range ec.Headers {
+	for name, values := range r.echo.Headers {
 		n := strings.ReplaceAll(strings.ToLower(name), "_", "-")
 		if !strings.HasPrefix(n, "x-authgear-") {
 			continue
@@ -132,7 +102,19 @@ func identityMap(ec *echoed) map[string]string {
 		}
 		id[n] = strings.Join(values, ", ")
 	}
-	return id
+	return id, nil
+}
+
+// checkIdentity is the goroutine-safe form of wantIdentity.
+func (r reply) checkIdentity(want map[string]string) error {
+	got, err := r.identity()
+	if err != nil {
+		return err
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		return fmt.Errorf("backend got identity %v\nwant %v", got, want)
+	}
+	return nil
 }
 
 // wantStatus fails unless the client got status.
@@ -148,22 +130,14 @@ func (r reply) wantStatus(t *testing.T, status int) reply {
 // headers (none for an empty want).
 func (r reply) wantIdentity(t *testing.T, want map[string]string) {
 	t.Helper()
-	got := r.identity(t)
-	if len(got) != len(want) {
-		t.Errorf("backend got identity %v\nwant %v", got, want)
-		return
-	}
-	for k, v := range want {
-		if got[k] != v {
-			t.Errorf("backend got identity %v\nwant %v", got, want)
-			return
-		}
+	if err := r.checkIdentity(want); err != nil {
+		t.Error(err)
 	}
 }
 
 // users are testdata/users.json's users by their first name.
 var users = func() map[string]standin.User {
-	cfg, err := loadUsers()
+	cfg, err := stack.Users()
 	if err != nil {
 		panic(err)
 	}
@@ -179,9 +153,16 @@ var users = func() map[string]standin.User {
 }()
 
 // identityOf returns the identity headers a backend must see for a user
-// with a valid session, as Authgear sends them.
-func identityOf(t *testing.T, name string) map[string]string {
+// with a valid session, as Authgear sends them; for "" none, and for
+// "invalid" those of an unknown session cookie.
+func identityOf(t testing.TB, name string) map[string]string {
 	t.Helper()
+	switch name {
+	case "":
+		return map[string]string{}
+	case "invalid":
+		return map[string]string{"x-authgear-session-valid": "false"}
+	}
 	u, ok := users[name]
 	if !ok {
 		t.Fatalf("no user %q in testdata/users.json", name)
@@ -203,15 +184,12 @@ func identityOf(t *testing.T, name string) map[string]string {
 	return id
 }
 
-// noIdentity is what a backend sees for a request without a valid credential.
-var noIdentity = map[string]string{}
-
-// invalidSession is what a backend sees for an unknown session cookie.
-var invalidSession = map[string]string{"x-authgear-session-valid": "false"}
-
 // calls returns a function that reports how many resolver calls were made
 // since calls was called.
-func calls(r *resolver) func() int64 {
+func calls(r *stack.Resolver) func() int64 {
 	start := r.Calls()
 	return func() int64 { return r.Calls() - start }
 }
+
+// cookie is the Cookie header pair of a user's session.
+func cookie(user string) []string { return []string{"Cookie", "session=" + user + "-session"} }

@@ -3,13 +3,14 @@
 package e2e
 
 import (
-	"encoding/json"
+	"maps"
 	"net/http"
-	"sort"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/traefik-authgear/traefik-authgear/harness/examples"
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 )
 
 // TestExamplesLoadInTraefik: every middleware of examples/ (Docker labels,
@@ -22,38 +23,22 @@ func TestExamplesLoadInTraefik(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	names := make([]string, 0, len(all))
-	for n := range all {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	var mws []middleware
-	for _, n := range names {
+	var mws []stack.Middleware
+	for _, n := range slices.Sorted(maps.Keys(all)) {
 		opts, err := examples.Ready(all[n], t.TempDir())
 		if err != nil {
 			t.Fatal(err)
 		}
-		var lines []string
-		for k, v := range opts {
-			if k == "resolverURL" || k == "resolverHost" {
-				continue // the environment's stand-in
-			}
-			b, err := json.Marshal(v)
-			if err != nil {
-				t.Fatal(err)
-			}
-			lines = append(lines, k+": "+string(b))
-		}
-		sort.Strings(lines)
-		mws = append(mws, middleware{name: "ex-" + strings.ReplaceAll(n, "/", "-"), options: lines})
+		delete(opts, "resolverURL") // the stack's stand-in
+		delete(opts, "resolverHost")
+		mws = append(mws, stack.Middleware{Name: "ex-" + strings.ReplaceAll(n, "/", "-"), Options: opts})
 	}
-	e := startEnvT(t, mws)
-	alice := identityOf(t, "alice")
+	s := startT(t, stack.Options{Middlewares: mws})
 	for _, mw := range mws {
-		route := mw.routesOrDefault()[0]
-		e.get(t, route+"x", "Cookie", "session=alice-session").wantStatus(t, http.StatusOK).wantIdentity(t, alice)
-		if rep := e.get(t, route+"x"); rep.status != http.StatusUnauthorized && rep.status != http.StatusFound {
-			t.Errorf("%s without a session: %d, want the policy's 401 or 302", mw.name, rep.status)
+		route := "/" + mw.Name + "/x"
+		get(t, s, route, cookie("alice")...).wantStatus(t, http.StatusOK).wantIdentity(t, identityOf(t, "alice"))
+		if rep := get(t, s, route); rep.status != http.StatusUnauthorized && rep.status != http.StatusFound {
+			t.Errorf("%s without a session: %d, want the policy's 401 or 302", mw.Name, rep.status)
 		}
 	}
 }

@@ -3,64 +3,84 @@
 package e2e
 
 import (
+	"context"
 	"fmt"
 	"os"
 	"sync"
 	"testing"
+
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 )
+
+// startT starts a stack for one test and stops it at the test's end.
+func startT(t *testing.T, o stack.Options) *stack.Stack {
+	t.Helper()
+	s, err := stack.Start(context.Background(), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.Stop)
+	return s
+}
 
 // loginURL is the loginURL of the "login" middleware.
 const loginURL = "https://auth.example.test/login"
 
-// mainMiddlewares are the middlewares of the Traefik shared by most tests,
-// each with its own stand-in resolver, routed at /<name>/ unless noted.
-var mainMiddlewares = []middleware{
-	// basic also serves the echo backend's /ws and /sse, whose paths are fixed.
-	{name: "basic", options: []string{"cacheTTL: 60s"}, routes: []string{"/basic/", "/ws", "/sse"}},
-	{name: "prefixed", options: []string{"cookiePrefix: myapp_"}, cookiePrefix: "myapp_"},
-	{name: "nohost", noResolverHost: true},
-	{name: "cached", options: []string{"cacheTTL: 60s"}},
-	{name: "shared", options: []string{"cacheTTL: 60s"}, routes: []string{"/shared-a/", "/shared-b/"}},
-	{name: "nocache", options: []string{"cacheTTL: 0"}},
-	{name: "shortttl", options: []string{"cacheTTL: 1s", "staleWhileRevalidate: 0"}},
-	{name: "require", options: []string{"requireSession: true"}},
-	{name: "noanon", options: []string{"requireSession: true", "rejectAnonymousUsers: true"}},
-	{name: "roles", options: []string{"allowedRoles: [admin]"}},
-	{name: "login", options: []string{"requireSession: true", "loginURL: " + loginURL}},
-	{name: "nocookies", options: []string{"forwardResolverCookies: false"}},
-	{name: "down", down: true},
-	{name: "downanon", down: true, options: []string{"onResolverError: anonymous"}},
-	{name: "slow", options: []string{"timeout: 300ms", "cacheTTL: 0"}},
-	{name: "slowanon", options: []string{"timeout: 300ms", "cacheTTL: 0", "onResolverError: anonymous"}},
-	{name: "failing", options: []string{"cacheTTL: 0"}},
-	{name: "stale", options: []string{"cacheTTL: 1s", "staleWhileRevalidate: 0", "staleIfError: 1m"}},
-	{name: "nostale", options: []string{"cacheTTL: 1s", "staleWhileRevalidate: 0"}},
-	{name: "webhook", options: []string{"cacheTTL: 60s", "webhookPath: /webhook/authgear", "webhookSecret: " + webhookSecret}},
-}
+// mainMiddlewares are the middlewares of the stack shared by most tests,
+// each with a stand-in of its own (so that call counts and faults are its
+// own), routed at /<name>/.
+var mainMiddlewares = func() []stack.Middleware {
+	mws := []stack.Middleware{
+		{Name: "basic", Options: map[string]any{"cacheTTL": "60s"}},
+		{Name: "prefixed", Options: map[string]any{"cookiePrefix": "myapp_"}, CookiePrefix: "myapp_"},
+		{Name: "nohost", NoResolverHost: true},
+		{Name: "nocache", Options: map[string]any{"cacheTTL": "0"}},
+		{Name: "require", Options: map[string]any{"requireSession": true}},
+		{Name: "noanon", Options: map[string]any{"requireSession": true, "rejectAnonymousUsers": true}},
+		{Name: "roles", Options: map[string]any{"allowedRoles": []string{"admin"}}},
+		{Name: "login", Options: map[string]any{"requireSession": true, "loginURL": loginURL}},
+		{Name: "nocookies", Options: map[string]any{"forwardResolverCookies": false}},
+		{Name: "down", ResolverDown: true},
+		{Name: "downanon", ResolverDown: true, Options: map[string]any{"onResolverError": "anonymous"}},
+		{Name: "slow", Options: map[string]any{"timeout": "300ms", "cacheTTL": "0"}},
+		{Name: "failing", Options: map[string]any{"cacheTTL": "0"}},
+	}
+	for i := range mws {
+		mws[i].OwnResolver = true
+	}
+	return mws
+}()
 
-// mainState is the Traefik shared by the tests that use mainEnv; TestMain stops it.
+// mainState is the stack shared by the tests that use mainStack; TestMain
+// stops it.
 var mainState struct {
-	once sync.Once
-	env  *env
-	err  error
+	once  sync.Once
+	stack *stack.Stack
+	err   error
 }
 
-// mainEnv starts the shared environment on first use.
-func mainEnv(t *testing.T) *env {
+// mainStack starts the shared stack on first use. The echo backend's /ws
+// and /sse, whose paths are fixed, go through "basic".
+func mainStack(t *testing.T) *stack.Stack {
 	t.Helper()
-	mainState.once.Do(func() { mainState.env, mainState.err = startEnv(mainMiddlewares) })
+	mainState.once.Do(func() {
+		routes := append(stack.DefaultRoutes(mainMiddlewares),
+			stack.Route{Prefix: "/ws", Middlewares: []string{"basic"}},
+			stack.Route{Prefix: "/sse", Middlewares: []string{"basic"}})
+		mainState.stack, mainState.err = stack.Start(context.Background(), stack.Options{Middlewares: mainMiddlewares, Routes: routes})
+	})
 	if mainState.err != nil {
 		t.Fatal(mainState.err)
 	}
-	return mainState.env
+	return mainState.stack
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if mainState.env != nil {
-		mainState.env.close()
+	if s := mainState.stack; s != nil {
+		s.Stop()
 		if code != 0 {
-			fmt.Fprintf(os.Stderr, "Traefik output of the shared environment:\n%s\n", mainState.env.traefik.Logs())
+			fmt.Fprintf(os.Stderr, "Traefik output of the shared stack:\n%s\n", s.Traefik.Logs())
 		}
 	}
 	os.Exit(code)

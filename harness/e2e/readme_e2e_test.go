@@ -3,16 +3,18 @@
 package e2e
 
 import (
-	"context"
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/hex"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 )
 
 // Public example values in the README snippets, and what the tests put in
@@ -28,109 +30,109 @@ const (
 // the same name and module under experimental.localPlugins, without version.
 func localPlugins(t *testing.T) string {
 	t.Helper()
-	static := readSnippet(t, "static.yml")
 	var out []string
-	for _, line := range strings.Split(static, "\n") {
-		switch strings.TrimSpace(line) {
-		case "plugins:":
-			line = strings.Replace(line, "plugins:", "localPlugins:", 1)
-		default:
-			if strings.HasPrefix(strings.TrimSpace(line), "version:") {
-				continue
-			}
+	for _, line := range strings.Split(readSnippet(t, "static.yml"), "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), "version:") {
+			continue
 		}
-		out = append(out, line)
+		out = append(out, strings.Replace(line, "plugins:", "localPlugins:", 1))
 	}
 	return strings.Join(out, "\n")
 }
 
-// startReadmeEnv runs Traefik with the README's static snippet and the given
-// dynamic configuration, a stand-in resolver whose public host is its own
-// address (as when resolverURL is the app's public URL), and the echo backend.
-// exampleResolverURL and exampleBackendURL in dynamic are replaced with them.
-func startReadmeEnv(t *testing.T, dynamic string) (*env, *resolver) {
+// snippetConfig is the dynamic configuration of a snippet: a file-provider
+// snippet as it is, Docker labels converted (labelsConfig).
+func snippetConfig(t *testing.T, snippet string) string {
 	t.Helper()
-	r, err := newResolver("", "")
+	if strings.HasSuffix(snippet, ".txt") {
+		return labelsConfig(t, snippet)
+	}
+	return readSnippet(t, snippet)
+}
+
+// startReadme runs Traefik with the README's static snippet and dynamic, in
+// which exampleResolverURL becomes a stand-in whose public host is its own
+// address (as when resolverURL is the app's public URL) and
+// exampleBackendURL the stack's backend.
+func startReadme(t *testing.T, dynamic string) (*stack.Stack, *stack.Resolver) {
+	t.Helper()
+	s := startT(t, stack.Options{Traefik: harness.Options{Experimental: localPlugins(t)}})
+	cfg, err := stack.Users()
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(r.close)
-	e := &env{backend: newBackend(), resolvers: map[string]*resolver{"auth": r}, client: newClient()}
-	t.Cleanup(e.backend.srv.Close)
-	dynamic = strings.NewReplacer(exampleResolverURL, r.URL, exampleBackendURL, e.backend.srv.URL).Replace(dynamic)
-	e.traefik, err = harness.Start(context.Background(), harness.Options{
-		Dynamic:      dynamic,
-		Experimental: localPlugins(t),
-	})
+	r, err := stack.StartPublicResolver(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { e.traefik.Stop() })
-	err = e.traefik.WaitRequest(func() *http.Request {
-		req, _ := http.NewRequest(http.MethodGet, e.traefik.URL+"/", nil)
+	t.Cleanup(r.Close)
+	dynamic = strings.NewReplacer(exampleResolverURL, r.URL, exampleBackendURL, s.Backend.URL).Replace(dynamic)
+	if err := s.Traefik.WriteDynamic(dynamic); err != nil {
+		t.Fatal(err)
+	}
+	err = s.Traefik.WaitRequest(func() *http.Request {
+		req, _ := http.NewRequest(http.MethodGet, s.URL("/"), nil)
 		req.Host = exampleAPIHost
 		return req
 	}, 30*time.Second)
 	if err != nil {
 		t.Fatalf("%v\ndynamic configuration:\n%s", err, dynamic)
 	}
-	return e, r
+	return s, r
 }
 
-// TestReadmeFileProvider runs the README's static and file-provider snippets.
-func TestReadmeFileProvider(t *testing.T) {
-	e, r := startReadmeEnv(t, readSnippet(t, "file-provider.yml"))
-	host := []string{"Host", exampleAPIHost}
-	e.get(t, "/", host...).wantStatus(t, http.StatusOK).wantIdentity(t, noIdentity)
-	n := calls(r)
-	for i := 0; i < 3; i++ {
-		e.get(t, "/", append(host, "Cookie", "session=alice-session")...).wantStatus(t, http.StatusOK).wantIdentity(t, identityOf(t, "alice"))
-	}
-	if n() != 1 {
-		t.Errorf("cacheTTL 60s: %d resolver calls for 3 requests, want 1", n())
-	}
-	e.get(t, "/", append(host, "Authorization", "Bearer bob-token", "X-Authgear-User-Id", "forged")...).
-		wantStatus(t, http.StatusOK).wantIdentity(t, identityOf(t, "bob"))
-}
-
-// TestReadmeDockerLabels runs the README's Docker labels. There is no Docker
-// engine here: the labels are converted into a file-provider configuration
-// in which every value is a string, which is what Traefik's label
-// parser hands the plugin (see labels_test.go).
-func TestReadmeDockerLabels(t *testing.T) {
-	dynamic := labelsConfig(t, "docker-labels.txt")
-	for _, want := range []string{`cacheTTL: 60s`, `cacheMaxEntries: "5000"`, `requireSession: "true"`, `allowedRoles: admin,editor`} {
-		if !strings.Contains(dynamic, want) {
-			t.Fatalf("converted labels lack %s:\n%s", want, dynamic)
-		}
-	}
-	e, r := startReadmeEnv(t, dynamic)
-
-	host := []string{"Host", exampleAPIHost}
-	for _, tc := range []struct {
-		name    string
+// TestReadmeSnippets runs the README's static snippet with its file-provider
+// snippet and its Docker labels. There is no Docker engine here: the labels
+// are converted into a file-provider configuration in which every value is
+// a string, which is what Traefik's label parser hands the plugin (see
+// labels_test.go). Each row's request gets its status and identity; then
+// the last row's credential is cached (cacheTTL 60s).
+func TestReadmeSnippets(t *testing.T) {
+	type row struct {
 		headers []string
 		status  int
 		user    string
+	}
+	for _, tc := range []struct {
+		snippet  string
+		contains []string // what the configuration must say
+		rows     []row
 	}{
-		{"no session", nil, 401, ""},
-		{"carol, no role", []string{"Cookie", "session=carol-session"}, 403, ""},
-		{"bob, editor", []string{"Cookie", "session=bob-session"}, 200, "bob"},
-		{"alice, admin", []string{"Authorization", "Bearer alice-token"}, 200, "alice"},
+		{"file-provider.yml", nil, []row{
+			{nil, 200, ""},
+			{[]string{"Authorization", "Bearer bob-token", "X-Authgear-User-Id", "forged"}, 200, "bob"},
+			{cookie("alice"), 200, "alice"},
+		}},
+		{"docker-labels.txt", []string{`cacheTTL: 60s`, `cacheMaxEntries: "5000"`, `requireSession: "true"`, `allowedRoles: admin,editor`}, []row{
+			{nil, 401, ""},
+			{cookie("carol"), 403, ""},
+			{[]string{"Authorization", "Bearer alice-token"}, 200, "alice"},
+			{cookie("bob"), 200, "bob"},
+		}},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			got := e.get(t, "/", append(host, tc.headers...)...).wantStatus(t, tc.status)
-			if tc.status == http.StatusOK {
-				got.wantIdentity(t, identityOf(t, tc.user))
+		t.Run(tc.snippet, func(t *testing.T) {
+			dynamic := snippetConfig(t, tc.snippet)
+			for _, want := range tc.contains {
+				if !strings.Contains(dynamic, want) {
+					t.Fatalf("the configuration lacks %s:\n%s", want, dynamic)
+				}
+			}
+			s, r := startReadme(t, dynamic)
+			for _, row := range tc.rows {
+				got := get(t, s, "/", append([]string{"Host", exampleAPIHost}, row.headers...)...).wantStatus(t, row.status)
+				if row.status == http.StatusOK {
+					got.wantIdentity(t, identityOf(t, row.user))
+				}
+			}
+			n := calls(r)
+			last := tc.rows[len(tc.rows)-1]
+			for i := 0; i < 3; i++ {
+				get(t, s, "/", append([]string{"Host", exampleAPIHost}, last.headers...)...).wantStatus(t, http.StatusOK)
+			}
+			if n() != 0 {
+				t.Errorf("cacheTTL 60s: %d resolver calls for a cached user, want 0", n())
 			}
 		})
-	}
-	n := calls(r)
-	for i := 0; i < 3; i++ {
-		e.get(t, "/", append(host, "Cookie", "session=bob-session")...).wantStatus(t, http.StatusOK)
-	}
-	if n() != 0 {
-		t.Errorf("cacheTTL \"60s\": %d resolver calls for a cached user, want 0", n())
 	}
 }
 
@@ -168,18 +170,13 @@ func labelsConfig(t *testing.T, snippet string) string {
 // and only bob; a GET on the webhook path is refused; and no request to the
 // webhook path reaches the backend.
 func TestReadmeWebhook(t *testing.T) {
-	for _, tc := range []struct {
-		snippet string
-		dynamic func(t *testing.T) string
-	}{
-		{"webhook-file-provider.yml", func(t *testing.T) string { return readSnippet(t, "webhook-file-provider.yml") }},
-		{"webhook-docker-labels.txt", func(t *testing.T) string { return labelsConfig(t, "webhook-docker-labels.txt") }},
-	} {
-		t.Run(tc.snippet, func(t *testing.T) { testReadmeWebhook(t, tc.dynamic(t)) })
+	for _, snippet := range []string{"webhook-file-provider.yml", "webhook-docker-labels.txt"} {
+		t.Run(snippet, func(t *testing.T) { testReadmeWebhook(t, snippetConfig(t, snippet)) })
 	}
 }
 
 func testReadmeWebhook(t *testing.T, dynamic string) {
+	const otherKey = "not-the-snippets-key"
 	doc, err := parseYAML(dynamic)
 	if err != nil {
 		t.Fatal(err)
@@ -187,78 +184,56 @@ func testReadmeWebhook(t *testing.T, dynamic string) {
 	_, opts := dynamicPluginConfig(t, "dynamic configuration", doc)
 	path, _ := opts["webhookPath"].(string)
 	secret, _ := opts["webhookSecret"].(string)
-	if path == "" || secret == "" {
-		t.Fatalf("the snippet has no webhookPath or webhookSecret: %v", opts)
+	if path == "" || secret == "" || secret == otherKey {
+		t.Fatalf("the snippet has no webhookPath or webhookSecret, or %s: %v", otherKey, opts)
 	}
-	if secret == webhookSecret {
-		t.Fatal("the snippet's webhookSecret is the fixtures' key; the forged delivery below needs another")
-	}
-	e, r := startReadmeEnv(t, dynamic)
-	alice := []string{"Host", exampleAPIHost, "Cookie", "session=alice-session"}
-	bob := []string{"Host", exampleAPIHost, "Cookie", "session=bob-session"}
-
+	s, r := startReadme(t, dynamic)
 	n := calls(r)
-	for i := 0; i < 2; i++ {
-		e.get(t, "/orders", alice...).wantStatus(t, http.StatusOK).wantIdentity(t, identityOf(t, "alice"))
-		e.get(t, "/orders", bob...).wantStatus(t, http.StatusOK).wantIdentity(t, identityOf(t, "bob"))
-	}
-	if n() != 2 {
-		t.Fatalf("%d resolver calls for alice and bob twice each, want 2", n())
-	}
-	// cached checks that alice's and bob's next requests make want resolver
-	// calls in all (since n was made).
-	cached := func(when string, want int64) {
+	// seen sends the user's request and checks the resolver calls in all.
+	seen := func(when, user string, want int64) {
 		t.Helper()
-		e.get(t, "/orders", alice...).wantStatus(t, http.StatusOK).wantIdentity(t, identityOf(t, "alice"))
-		e.get(t, "/orders", bob...).wantStatus(t, http.StatusOK).wantIdentity(t, identityOf(t, "bob"))
+		get(t, s, "/orders", append(cookie(user), "Host", exampleAPIHost)...).wantStatus(t, http.StatusOK).wantIdentity(t, identityOf(t, user))
 		if n() != want {
-			t.Fatalf("%s: %d resolver calls, want %d", when, n(), want)
+			t.Fatalf("%s, %s's request: %d resolver calls in all, want %d", when, user, n(), want)
 		}
 	}
 	// webhook sends a request to the webhook path and checks the middleware
 	// answered it itself: the backend saw nothing.
 	webhook := func(what, method, body, signature string, status int) reply {
 		t.Helper()
-		hits := e.backend.hits.Load()
+		hits := s.Backend.Hits.Load()
 		headers := []string{"Host", exampleAPIHost, "Content-Type", "application/json"}
 		if signature != "" {
 			headers = append(headers, "X-Authgear-Body-Signature", signature)
 		}
-		got := e.request(t, method, path, body, headers...)
-		if got.status != status || got.echo != nil || e.backend.hits.Load() != hits {
-			b := got.body
-			if len(b) > 200 {
-				b = b[:200] + "..."
-			}
-			t.Fatalf("%s: %d %q (backend reached: %v), want %d from the middleware",
-				what, got.status, b, e.backend.hits.Load() != hits, status)
+		got := request(t, s, method, path, body, headers...)
+		if got.status != status || got.echo != nil || s.Backend.Hits.Load() != hits {
+			t.Fatalf("%s: %d %.200q (backend reached: %v), want %d from the middleware",
+				what, got.status, got.body, s.Backend.Hits.Load() != hits, status)
 		}
 		return got
 	}
 
+	for i, user := range []string{"alice", "bob", "alice", "bob"} {
+		seen("first requests", user, int64(min(i+1, 2)))
+	}
 	body := userDisabledFor(t, users["bob"].ID)
-	webhook("forged delivery (signed with another key)", http.MethodPost, body, sign(webhookSecret, body), http.StatusUnauthorized)
+	webhook("forged delivery (signed with another key)", http.MethodPost, body, sign(otherKey, body), http.StatusUnauthorized)
 	webhook("unsigned delivery", http.MethodPost, body, "", http.StatusUnauthorized)
 	webhook("alice's user.disabled with the signature of bob's", http.MethodPost,
 		userDisabledFor(t, users["alice"].ID), sign(secret, body), http.StatusUnauthorized)
-	cached("after the forged deliveries", 2)
+	seen("after the forged deliveries", "alice", 2)
+	seen("after the forged deliveries", "bob", 2)
 
-	got := webhook("GET on the webhook path", http.MethodGet, "", "", http.StatusMethodNotAllowed)
-	if allow := got.header.Get("Allow"); allow != http.MethodPost {
+	if allow := webhook("GET on the webhook path", http.MethodGet, "", "", http.StatusMethodNotAllowed).header.Get("Allow"); allow != http.MethodPost {
 		t.Errorf("GET on the webhook path: Allow %q, want POST", allow)
 	}
-	cached("after the GET", 2)
+	seen("after the GET", "bob", 2)
 
 	webhook("user.disabled for bob", http.MethodPost, body, sign(secret, body), http.StatusOK)
-	e.get(t, "/orders", alice...).wantStatus(t, http.StatusOK).wantIdentity(t, identityOf(t, "alice"))
-	if n() != 2 {
-		t.Fatalf("after bob's eviction alice made a resolver call: %d calls, want 2", n())
-	}
-	e.get(t, "/orders", bob...).wantStatus(t, http.StatusOK).wantIdentity(t, identityOf(t, "bob"))
-	if n() != 3 {
-		t.Fatalf("after bob's eviction: %d resolver calls, want 3 (bob's request reaches the resolver)", n())
-	}
-	cached("bob cached again", 3)
+	seen("after bob's eviction", "alice", 2)
+	seen("after bob's eviction", "bob", 3)
+	seen("bob cached again", "bob", 3)
 }
 
 // userDisabledFor returns the body of the recorded user.disabled delivery
@@ -267,11 +242,20 @@ func testReadmeWebhook(t *testing.T, dynamic string) {
 func userDisabledFor(t *testing.T, userID string) string {
 	t.Helper()
 	const recordedUser = "ae9dd108-048e-4576-86ca-2c69bcd2ad08"
-	_, body := readDelivery(t, "user.disabled.http")
-	if n := strings.Count(string(body), recordedUser); n != 2 {
+	root, err := harness.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(filepath.Join(root, "testdata", "fixtures", "webhook", "user.disabled.http"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The recording is "request line, headers, blank line, body".
+	_, body, _ := strings.Cut(string(data), "\n\n")
+	if n := strings.Count(body, recordedUser); n != 2 {
 		t.Fatalf("user.disabled.http names its user %d times, want 2 (payload.user.id, context.user_id)", n)
 	}
-	return strings.ReplaceAll(string(body), recordedUser, userID)
+	return strings.ReplaceAll(body, recordedUser, userID)
 }
 
 // sign returns the X-Authgear-Body-Signature of body under secret: the

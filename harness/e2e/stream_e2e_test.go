@@ -20,7 +20,7 @@ import (
 // user's identity, and messages flow both ways; without a session under
 // requireSession the upgrade is refused with 401.
 func TestWebSocket(t *testing.T) {
-	e := mainEnv(t)
+	s := mainStack(t)
 	alice := users["alice"]
 	for _, tc := range []struct {
 		name   string
@@ -34,7 +34,7 @@ func TestWebSocket(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			ws, resp, err := websocket.Dial(ctx, "ws://"+e.traefik.EntryAddr+echo.PathWebSocket, &websocket.DialOptions{HTTPHeader: tc.header})
+			ws, resp, err := websocket.Dial(ctx, "ws://"+s.Traefik.EntryAddr+echo.PathWebSocket, &websocket.DialOptions{HTTPHeader: tc.header})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -57,7 +57,7 @@ func TestWebSocket(t *testing.T) {
 	t.Run("refused without session", func(t *testing.T) {
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		_, resp, err := websocket.Dial(ctx, "ws://"+e.traefik.EntryAddr+"/require"+echo.PathWebSocket, nil)
+		_, resp, err := websocket.Dial(ctx, "ws://"+s.Traefik.EntryAddr+"/require"+echo.PathWebSocket, nil)
 		if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("upgrade without session: %v, want a 401 refusal", err)
 		}
@@ -67,12 +67,12 @@ func TestWebSocket(t *testing.T) {
 // TestServerSentEvents: a streamed response passes through the middleware
 // event by event, not buffered until the end.
 func TestServerSentEvents(t *testing.T) {
-	e := mainEnv(t)
-	req, _ := http.NewRequest(http.MethodGet, e.traefik.URL+"/sse?count=5&interval=100ms", nil)
+	s := mainStack(t)
+	req, _ := http.NewRequest(http.MethodGet, s.URL("/sse?count=5&interval=100ms"), nil)
 	req.Header.Set("Authorization", "Bearer bob-token")
 	req.Header.Set("Accept", "text/event-stream")
 	start := time.Now()
-	resp, err := e.client.Do(req)
+	resp, err := client.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
