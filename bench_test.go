@@ -1,7 +1,6 @@
 package authgear
 
 import (
-	"context"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -48,13 +47,7 @@ func benchAnswer(s *settings) *answer {
 // benchMiddleware returns a middleware whose cache already holds the
 // answer for benchRequest's credentials.
 func benchMiddleware(b *testing.B) (*Middleware, *http.Request) {
-	cfg := CreateConfig()
-	cfg.ResolverURL = "http://127.0.0.1:1/_resolver/resolve"
-	h, err := New(context.Background(), http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), cfg, "bench-"+b.Name())
-	if err != nil {
-		b.Fatal(err)
-	}
-	m := h.(*Middleware)
+	m := newMiddleware(b, "bench-"+b.Name(), nil)
 	req := benchRequest()
 	key := credentialKey(req, m.cookies)
 	if j := m.shared.cache.join(key, time.Now().UnixNano(), 0, time.Second); j.leader {

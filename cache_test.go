@@ -109,7 +109,7 @@ func TestCacheEvictsExpiredEntriesFirstThenLeastRecentlyUsed(t *testing.T) {
 	}
 }
 
-func TestCacheNeverHoldsMoreThanItsBoundAndCountsEvictions(t *testing.T) {
+func TestCacheIsBoundedAndCountsEvictions(t *testing.T) {
 	c := newCache(1000, 0, 0, 10)
 	for i := 0; i < 100; i++ {
 		put(t, c, string(rune('A'+i)), "user", int64(i))
@@ -120,6 +120,11 @@ func TestCacheNeverHoldsMoreThanItsBoundAndCountsEvictions(t *testing.T) {
 	checkLinks(t, c)
 	if c.inserts != 100 || c.evicted != 90 {
 		t.Fatalf("inserts %d, evicted %d; want 100, 90", c.inserts, c.evicted)
+	}
+	off := newCache(0, 0, 0, 10)
+	put(t, off, "a", "alice", 0)
+	if off.len() != 0 {
+		t.Fatalf("cache with ttl 0 holds %d entries", off.len())
 	}
 }
 
@@ -155,14 +160,6 @@ func TestCacheExpiryAndStaleWindow(t *testing.T) {
 	}
 }
 
-func TestCacheOffKeepsNothing(t *testing.T) {
-	c := newCache(0, 0, 0, 10)
-	put(t, c, "a", "alice", 0)
-	if c.len() != 0 {
-		t.Fatalf("cache with ttl 0 holds %d entries", c.len())
-	}
-}
-
 func TestEvictUserRemovesExactlyThatUsersEntries(t *testing.T) {
 	c := newCache(1000, 0, 0, 100)
 	put(t, c, "alice-phone", "alice", 0)
@@ -188,10 +185,9 @@ func TestEvictUserRemovesExactlyThatUsersEntries(t *testing.T) {
 	if n := c.evictUser("nobody"); n != 0 {
 		t.Fatalf("evicting an unknown user removed %d", n)
 	}
-}
 
-func TestUserIndexFollowsReplacementAndEviction(t *testing.T) {
-	c := newCache(10, 0, 0, 2)
+	// The user index follows a replacement and a capacity eviction.
+	c = newCache(10, 0, 0, 2)
 	put(t, c, "k1", "alice", 0)
 	put(t, c, "k1", "alice", 20) // refreshed after expiry: replaced, not duplicated
 	put(t, c, "k2", "alice", 21)

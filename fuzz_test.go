@@ -238,43 +238,37 @@ func checkStrip(t testing.TB, s stripSeed) {
 
 	stripIdentityHeaders(req)
 
-	for name, vs := range req.Header {
-		if forgedName(name) {
-			t.Fatalf("header %q: %q remains after stripping (input %+v)", name, vs, s)
-		}
-		if _, ok := before[name]; !ok {
-			t.Fatalf("stripping added header %q (input %+v)", name, s)
-		}
-	}
+	// Every other header is left as it was, and no header is added.
+	want := http.Header{}
 	for name, vs := range before {
-		if forgedName(name) || name == "Connection" {
-			continue
-		}
-		if got, ok := req.Header[name]; !ok || strings.Join(got, "\x00") != strings.Join(vs, "\x00") || len(got) != len(vs) {
-			t.Fatalf("header %q changed from %q to %q (input %+v)", name, vs, got, s)
+		if !forgedName(name) && name != "Connection" {
+			want[name] = vs
 		}
 	}
-	var want []string
+	got := req.Header.Clone()
+	delete(got, "Connection")
+	if fmt.Sprintf("%q", got) != fmt.Sprintf("%q", want) {
+		t.Fatalf("headers after stripping %q, want %q (input %+v)", got, want, s)
+	}
+	var wantTokens []string
 	for _, tok := range tokens(before["Connection"]) {
 		if !forgedName(tok) {
-			want = append(want, tok)
+			wantTokens = append(wantTokens, tok)
 		}
 	}
-	got := tokens(req.Header["Connection"])
-	if strings.Join(got, ",") != strings.Join(want, ",") || len(got) != len(want) {
-		t.Fatalf("Connection tokens %q, want %q (input %+v)", got, want, s)
+	if got, want := fmt.Sprintf("%q", tokens(req.Header["Connection"])), fmt.Sprintf("%q", wantTokens); got != want {
+		t.Fatalf("Connection tokens %s, want %s (input %+v)", got, want, s)
 	}
 	if c, ok := req.Header["Connection"]; ok && len(c) == 0 {
 		t.Fatalf("an empty Connection header remains (input %+v)", s)
 	}
-	for name := range req.Trailer {
-		if forgedName(name) {
-			t.Fatalf("declared trailer %q remains (input %+v)", name, s)
+	wantTrailer := http.Header{}
+	for name := range beforeTrailer {
+		if !forgedName(name) {
+			wantTrailer[name] = nil
 		}
 	}
-	for name := range beforeTrailer {
-		if _, ok := req.Trailer[name]; !forgedName(name) && !ok {
-			t.Fatalf("declared trailer %q was removed (input %+v)", name, s)
-		}
+	if fmt.Sprintf("%q", req.Trailer) != fmt.Sprintf("%q", wantTrailer) {
+		t.Fatalf("declared trailers %q, want %q (input %+v)", req.Trailer, wantTrailer, s)
 	}
 }

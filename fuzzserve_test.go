@@ -106,7 +106,7 @@ func checkServe(t testing.TB, f *fakeResolver, h http.Handler, rec *recorder, s 
 	fail := creds && f.fails(asked)
 	want := map[string]string{}
 	if creds && !fail {
-		want = identityOf(f.resolve(asked).header)
+		want = identityOf(f.resolve(asked))
 	}
 
 	calls := f.calls.Load()

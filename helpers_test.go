@@ -34,24 +34,19 @@ const (
 	publicOrigin = "https://" + publicHost
 )
 
-// fixture is a resolver answer recorded from a real Authgear server.
-type fixture struct {
-	status int
-	header http.Header
-}
-
-// loadFixture reads testdata/fixtures/resolver/<name>.http.
-func loadFixture(t testing.TB, name string) fixture {
+// loadFixture returns the headers of testdata/fixtures/resolver/<name>.http,
+// a 200 answer recorded from a real Authgear server.
+func loadFixture(t testing.TB, name string) http.Header {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join("testdata", "fixtures", "resolver", name+".http"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(data)), nil)
-	if err != nil {
-		t.Fatalf("fixture %s: %v", name, err)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("fixture %s: %v, status %d", name, err, resp.StatusCode)
 	}
-	return fixture{status: resp.StatusCode, header: resp.Header}
+	return resp.Header
 }
 
 // user is a test user of the fake resolver; its credentials are "user:<name>".
@@ -82,7 +77,7 @@ type fakeResolver struct {
 	everyone     bool
 	calls        atomic.Int64
 	status       atomic.Int64 // when non-zero, answer this status instead
-	fixtures     map[string]fixture
+	fixtures     map[string]http.Header
 	disabled     sync.Map // user names whose credentials no longer resolve
 
 	// When gate is not nil, every call waits for a value on it (or for its
@@ -105,8 +100,8 @@ type recordedRequest struct {
 
 func newFakeResolver(t testing.TB) *fakeResolver {
 	t.Helper()
-	f := &fakeResolver{fixtures: map[string]fixture{}, remotes: map[string]bool{}}
-	for _, name := range []string{"session-valid-roles", "session-unknown", "bearer-invalid", "no-credentials"} {
+	f := &fakeResolver{fixtures: map[string]http.Header{}, remotes: map[string]bool{}}
+	for _, name := range []string{"session-valid-roles", "session-unknown", "no-credentials"} {
 		f.fixtures[name] = loadFixture(t, name)
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -163,12 +158,14 @@ func (f *fakeResolver) serve(w http.ResponseWriter, r *http.Request) {
 	f.last = recordedRequest{method: r.Method, host: r.Host, header: r.Header.Clone(), body: string(body), path: r.URL.Path}
 	f.remotes[r.RemoteAddr] = true
 	f.mu.Unlock()
-	fx := fixture{status: int(f.status.Load())}
+	status := int(f.status.Load())
+	var answer http.Header
 	switch {
-	case fx.status == 0 && f.fails(r):
-		fx.status = http.StatusInternalServerError
-	case fx.status == 0:
-		fx = f.resolve(r)
+	case status == 0 && f.fails(r):
+		status = http.StatusInternalServerError
+	case status == 0:
+		status = http.StatusOK
+		answer = f.resolve(r)
 	}
 	// A held call has resolved what Authgear knew when it arrived, and
 	// answers when released.
@@ -181,12 +178,12 @@ func (f *fakeResolver) serve(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	for name, values := range fx.header {
+	for name, values := range answer {
 		if name != "Content-Length" {
 			w.Header()[name] = values
 		}
 	}
-	w.WriteHeader(fx.status)
+	w.WriteHeader(status)
 }
 
 // readCookiesAsHTTP2 rewrites the request's Cookie lines as an HTTP/2 server
@@ -223,37 +220,32 @@ func (f *fakeResolver) fails(r *http.Request) bool {
 
 // resolve applies Authgear's order: a bearer token (for the public host
 // only), then app_session, app_access_token and session cookies.
-func (f *fakeResolver) resolve(r *http.Request) fixture {
-	host := r.Header.Get("X-Forwarded-Host")
-	if host == "" {
-		host = r.Host
-	}
-	origin := r.Header.Get("X-Forwarded-Proto") + "://" + host
+func (f *fakeResolver) resolve(r *http.Request) http.Header {
+	origin := r.Header.Get("X-Forwarded-Proto") + "://" + r.Header.Get("X-Forwarded-Host")
 	if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "bearer") && origin == publicOrigin {
-		if fx, ok := f.valid("bearer", token); ok {
-			return fx
+		if answer := f.valid("bearer", token); answer != nil {
+			return answer
 		}
 	}
 	for _, name := range credentialCookies {
 		if c, err := r.Cookie(f.cookiePrefix + name); err == nil {
-			if fx, ok := f.valid(name, c.Value); ok {
-				return fx
+			if answer := f.valid(name, c.Value); answer != nil {
+				return answer
 			}
 		}
 	}
 	if _, err := r.Cookie(f.cookiePrefix + "session"); err == nil {
 		return f.fixtures["session-unknown"]
 	}
-	if r.Header.Get("Authorization") != "" {
-		return f.fixtures["bearer-invalid"]
-	}
-	return f.fixtures["no-credentials"]
+	return f.fixtures["no-credentials"] // as bearer-invalid: no identity
+
 }
 
 // valid returns the recorded valid-session answer rewritten for the user
 // that the credential of the given kind names: "user:<name>" (or a JWT whose
-// sub is that), or with everyone set any credential but a "bad" one.
-func (f *fakeResolver) valid(kind, credential string) (fixture, bool) {
+// sub is that), or with everyone set any credential but a "bad" one; nil
+// for none.
+func (f *fakeResolver) valid(kind, credential string) http.Header {
 	if parts := strings.Split(credential, "."); len(parts) == 3 {
 		var claims struct {
 			Sub string `json:"sub"`
@@ -265,18 +257,17 @@ func (f *fakeResolver) valid(kind, credential string) (fixture, bool) {
 	name, ok := strings.CutPrefix(credential, "user:")
 	u, known := users[name]
 	if _, off := f.disabled.Load(name); off {
-		return fixture{}, false
+		return nil
 	}
 	if !ok || !known {
 		if !f.everyone || strings.HasPrefix(credential, "bad") {
-			return fixture{}, false
+			return nil
 		}
 		sum := sha256.Sum256([]byte(kind + "\x00" + credential))
 		id := hex.EncodeToString(sum[:8])
 		u = user{id: "u-" + id, roles: "r" + id[:4] + ",editor"}
 	}
-	fx := f.fixtures["session-valid-roles"]
-	h := fx.header.Clone()
+	h := f.fixtures["session-valid-roles"].Clone()
 	h.Set("X-Authgear-User-Id", u.id)
 	h.Set("X-Authgear-User-Anonymous", strconv.FormatBool(u.anonymous))
 	if u.roles == "" {
@@ -284,7 +275,7 @@ func (f *fakeResolver) valid(kind, credential string) (fixture, bool) {
 	} else {
 		h.Set("X-Authgear-User-Roles", u.roles)
 	}
-	return fixture{status: fx.status, header: h}, true
+	return h
 }
 
 // jwtFor returns a JWT for the user's credential "user:<name>" that expires

@@ -10,6 +10,23 @@ import (
 	"time"
 )
 
+// newMiddleware builds the middleware called name, with a configuration
+// edited by edit (when not nil) whose resolver no test reaches unless it
+// replaces the transport, in front of a next handler that does nothing.
+func newMiddleware(tb testing.TB, name string, edit func(*Config)) *Middleware {
+	tb.Helper()
+	cfg := CreateConfig()
+	cfg.ResolverURL = "http://127.0.0.1:1/_resolver/resolve"
+	if edit != nil {
+		edit(cfg)
+	}
+	h, err := New(context.Background(), http.HandlerFunc(func(http.ResponseWriter, *http.Request) {}), cfg, name)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return h.(*Middleware)
+}
+
 // atClock moves the registry's clock to t for the test.
 func atClock(t *testing.T, at time.Time) {
 	t.Helper()
@@ -18,15 +35,9 @@ func atClock(t *testing.T, at time.Time) {
 }
 
 func TestReloadsRetireTheNamesTheyNoLongerCreate(t *testing.T) {
-	cfg := CreateConfig()
-	cfg.ResolverURL = "http://127.0.0.1:1/_resolver/resolve"
 	newAt := func(at time.Time, name string) *Middleware {
 		atClock(t, at)
-		h, err := New(context.Background(), http.NotFoundHandler(), cfg, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return h.(*Middleware)
+		return newMiddleware(t, name, nil)
 	}
 	registered := func(prefix string) int {
 		registryMu.Lock()
@@ -83,19 +94,13 @@ func (panickingTransport) RoundTrip(*http.Request) (*http.Response, error) {
 }
 
 func TestAPanickingCallLeavesNoKeyInFlight(t *testing.T) {
-	cfg := CreateConfig()
-	cfg.ResolverURL = "http://127.0.0.1:1/_resolver/resolve"
-	h, err := New(context.Background(), http.NotFoundHandler(), cfg, t.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
-	m := h.(*Middleware)
+	m := newMiddleware(t, t.Name(), nil)
 	m.shared.roundTrip = panickingTransport{}
 	serve := func() (panicked bool) {
 		defer func() { panicked = recover() != nil }()
 		req := httptest.NewRequest(http.MethodGet, "http://api.example.test/", nil)
 		req.Header.Set("Authorization", "Bearer x")
-		h.ServeHTTP(httptest.NewRecorder(), req)
+		m.ServeHTTP(httptest.NewRecorder(), req)
 		return false
 	}
 	if !serve() {
@@ -121,29 +126,15 @@ func liveHeap() int64 {
 	return int64(m.HeapAlloc)
 }
 
-// TestNewWithChangedSettingsLeavesNoGarbage: a configuration reload that
-// changes the middleware's settings replaces its shared instance (cache,
-// client, transport); the replaced one must become garbage. Traefik calls New
-// for every router on every reload, interpreted by Yaegi, so anything kept
-// per call grows with the number of reloads.
-//
-// Compiled, nothing is kept. Under Yaegi v0.16.1 (tools/yaegi-test.sh), the
-// plugin once kept about 7 KB per call (15 KiB per changed-setting reload in
-// a real Traefik, see stress/reload.go), and in production the whole cache of
-// every replaced instance: its http.Client had CheckRedirect set to an
-// interpreted function, and the wrapper Yaegi makes for such a value keeps
-// the frames of the functions that created it, which referred to the
-// previous instance. The resolver is now called through Transport.RoundTrip,
-// with no interpreted function handed to the standard library.
+// TestNewWithChangedSettingsLeavesNoGarbage: a reload that changes the
+// settings replaces the shared instance (cache, client, transport), and
+// Traefik calls New for every router on every reload, so the replaced one
+// must become garbage. Under Yaegi the plugin once kept every replaced
+// instance (an http.Client's CheckRedirect held an interpreted function,
+// whose frames referred to it; see the package doc).
 func TestNewWithChangedSettingsLeavesNoGarbage(t *testing.T) {
-	next := http.HandlerFunc(func(http.ResponseWriter, *http.Request) {})
 	newWithTTL := func(i int) {
-		cfg := CreateConfig()
-		cfg.ResolverURL = "http://127.0.0.1:1/_resolver/resolve"
-		cfg.CacheTTL = strconv.Itoa(60+i%2) + "s"
-		if _, err := New(context.Background(), next, cfg, "garbage-"+t.Name()); err != nil {
-			t.Fatal(err)
-		}
+		newMiddleware(t, "garbage-"+t.Name(), func(c *Config) { c.CacheTTL = strconv.Itoa(60+i%2) + "s" })
 	}
 	const warm, calls = 200, 2000
 	for i := 0; i < warm; i++ {

@@ -84,15 +84,11 @@ func TestDeliveriesAreRelayedToEveryAddressOfEveryPeer(t *testing.T) {
 	}
 	t.Cleanup(func() { lookupHost = net.DefaultResolver.LookupHost })
 
-	cfg := CreateConfig()
-	cfg.ResolverURL = "http://127.0.0.1:1/_resolver/resolve"
-	cfg.WebhookPath = "/_authgear/webhook"
-	cfg.WebhookSecret = "relay-secret"
-	cfg.WebhookPeers = []string{"traefik-peers.test:" + port + ",gone.test:" + port}
-	h, err := New(context.Background(), http.NotFoundHandler(), cfg, t.Name())
-	if err != nil {
-		t.Fatal(err)
-	}
+	h := newMiddleware(t, t.Name(), func(c *Config) {
+		c.WebhookPath = "/_authgear/webhook"
+		c.WebhookSecret = "relay-secret"
+		c.WebhookPeers = []string{"traefik-peers.test:" + port + ",gone.test:" + port}
+	})
 	post := func(signature, marker string, body string) *httptest.ResponseRecorder {
 		req := httptest.NewRequest(http.MethodPost, "http://api.example.test/_authgear/webhook", strings.NewReader(body))
 		req.Header.Set("X-Authgear-Body-Signature", signature)

@@ -96,9 +96,10 @@ func TestWebhookDeliveriesEvictExactlyTheirUser(t *testing.T) {
 		{"recorded user.disabled", "user.disabled", nil, "fixture-user", withWebhook},
 		{"recorded user.reenabled", "user.reenabled", nil, "fixture-user", withWebhook},
 		{"the user named in the payload when the context has none", "", payloadOnly, "bob", withWebhook},
+		// The file holds the secret and a newline, as Docker mounts it.
 		{"the secret read from a file", "user.disabled", nil, "fixture-user", func(c *authgear.Config) {
 			c.WebhookPath = "/_authgear/webhook"
-			c.WebhookSecretFile = "testdata/secrets/webhook" // the secret and a newline, as Docker mounts it
+			c.WebhookSecretFile = "testdata/secrets/webhook"
 		}},
 	}
 	for _, tt := range tests {
