@@ -31,16 +31,15 @@ type reply struct {
 	// echo is what the backend received; nil when the answer did not come
 	// from the backend.
 	echo *echo.Request
-	err  error // sending or reading failed
 }
 
-// fetch sends method url with body and headers given as name, value pairs
-// ("Host" sets the request's Host). It is safe for goroutines: a failure is
-// in reply.err.
-func fetch(method, url, body string, headers ...string) reply {
-	req, err := http.NewRequest(method, url, strings.NewReader(body))
+// request sends method path to s's web entrypoint with body and headers
+// given as name, value pairs ("Host" sets the request's Host).
+func request(t *testing.T, s *stack.Stack, method, path, body string, headers ...string) reply {
+	t.Helper()
+	req, err := http.NewRequest(method, s.URL(path), strings.NewReader(body))
 	if err != nil {
-		return reply{err: err}
+		t.Fatal(err)
 	}
 	for i := 0; i+1 < len(headers); i += 2 {
 		if strings.EqualFold(headers[i], "Host") {
@@ -51,24 +50,17 @@ func fetch(method, url, body string, headers ...string) reply {
 	}
 	resp, err := client.Do(req)
 	if err != nil {
-		return reply{err: fmt.Errorf("%s %s: %w", method, url, err)}
+		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer resp.Body.Close()
 	b, err := io.ReadAll(resp.Body)
-	r := reply{status: resp.StatusCode, header: resp.Header, body: string(b), err: err}
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	r := reply{status: resp.StatusCode, header: resp.Header, body: string(b)}
 	var ec echo.Request
 	if strings.HasPrefix(resp.Header.Get("Content-Type"), "application/json") && json.Unmarshal(b, &ec) == nil && ec.Method != "" {
 		r.echo = &ec
-	}
-	return r
-}
-
-// request sends method path to s's web entrypoint; a failure ends the test.
-func request(t *testing.T, s *stack.Stack, method, path, body string, headers ...string) reply {
-	t.Helper()
-	r := fetch(method, s.URL(path), body, headers...)
-	if r.err != nil {
-		t.Fatal(r.err)
 	}
 	return r
 }
@@ -77,44 +69,6 @@ func request(t *testing.T, s *stack.Stack, method, path, body string, headers ..
 func get(t *testing.T, s *stack.Stack, path string, headers ...string) reply {
 	t.Helper()
 	return request(t, s, http.MethodGet, path, "", headers...)
-}
-
-// identity returns the identity headers the backend received, names
-// lower-cased with "_" read as "-" (the way CGI-style backends see them);
-// an error when the backend was not reached.
-func (r reply) identity() (map[string]string, error) {
-	if r.err != nil {
-		return nil, r.err
-	}
-	if r.echo == nil {
-		return nil, fmt.Errorf("the backend was not reached: %d %q", r.status, r.body)
-	}
-	id := map[string]string{}
-	for name, values := range r.echo.Headers {
-		n := strings.ReplaceAll(strings.ToLower(name), "_", "-")
-		if !strings.HasPrefix(n, "x-authgear-") {
-			continue
-		}
-		// Repeated values, or two spellings of one name, show up joined
-		// with ", ", which no expected value contains.
-		if prev, dup := id[n]; dup {
-			values = append([]string{prev}, values...)
-		}
-		id[n] = strings.Join(values, ", ")
-	}
-	return id, nil
-}
-
-// checkIdentity is the goroutine-safe form of wantIdentity.
-func (r reply) checkIdentity(want map[string]string) error {
-	got, err := r.identity()
-	if err != nil {
-		return err
-	}
-	if fmt.Sprint(got) != fmt.Sprint(want) {
-		return fmt.Errorf("backend got identity %v\nwant %v", got, want)
-	}
-	return nil
 }
 
 // wantStatus fails unless the client got status.
@@ -127,11 +81,26 @@ func (r reply) wantStatus(t *testing.T, status int) reply {
 }
 
 // wantIdentity checks that the backend received exactly want's identity
-// headers (none for an empty want).
+// headers (none for an empty want), names lower-cased with "_" read as "-"
+// (the way CGI-style backends see them).
 func (r reply) wantIdentity(t *testing.T, want map[string]string) {
 	t.Helper()
-	if err := r.checkIdentity(want); err != nil {
-		t.Error(err)
+	if r.echo == nil {
+		t.Fatalf("the backend was not reached: %d %q", r.status, r.body)
+	}
+	got := map[string]string{}
+	for name, values := range r.echo.Headers {
+		if n := strings.ReplaceAll(strings.ToLower(name), "_", "-"); strings.HasPrefix(n, "x-authgear-") {
+			// Repeated values, or two spellings of one name, show up
+			// joined with ", ", which no expected value contains.
+			if prev, dup := got[n]; dup {
+				values = append([]string{prev}, values...)
+			}
+			got[n] = strings.Join(values, ", ")
+		}
+	}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("backend got identity %v\nwant %v", got, want)
 	}
 }
 
@@ -185,8 +154,11 @@ func identityOf(t testing.TB, name string) map[string]string {
 }
 
 // calls returns a function that reports how many resolver calls were made
-// since calls was called.
+// since calls was called (none for a nil r: a resolver that is down).
 func calls(r *stack.Resolver) func() int64 {
+	if r == nil {
+		return func() int64 { return 0 }
+	}
 	start := r.Calls()
 	return func() int64 { return r.Calls() - start }
 }

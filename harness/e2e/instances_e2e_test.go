@@ -10,15 +10,6 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 )
 
-// routed returns a route through middleware mw at each prefix.
-func routed(mw string, prefixes ...string) []stack.Route {
-	var routes []stack.Route
-	for _, p := range prefixes {
-		routes = append(routes, stack.Route{Prefix: p, Middlewares: []string{mw}})
-	}
-	return routes
-}
-
 // TestRoutersAndReloadsShareTheCache: Traefik builds a middleware for each
 // router that uses it, and again on each dynamic configuration reload. Two
 // routers share the cache; a reload that keeps the settings keeps it warm

@@ -60,22 +60,46 @@ func setPath(m map[string]any, path []string, value any) error {
 	return nil
 }
 
-func TestLabelsToYAML(t *testing.T) {
-	labels := "traefik.enable=true\n" +
-		"traefik.http.middlewares.auth.plugin.authgear.cacheTTL=60s\n" +
-		"traefik.http.middlewares.auth.plugin.authgear.allowedRoles=admin,editor\n" +
-		"traefik.http.routers.api.rule=Host(`a.b`) && Path(`/x=1`)\n"
-	m, err := parseLabels(labels)
+// labelsConfig converts a Docker-labels snippet into a dynamic configuration
+// (every value a quoted string) in which each router sends to a service at
+// exampleBackendURL, as Docker would send it to the labelled container.
+func labelsConfig(t *testing.T, snippet string) string {
+	t.Helper()
+	labels, err := parseLabels(readSnippet(t, snippet))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got := emitYAML(m)
-	back, err := parseYAML(got)
-	if err != nil || !reflect.DeepEqual(back, any(m)) {
-		t.Errorf("round trip of\n%s: %v, %v", got, back, err)
+	// Docker gives a container's router a service of its own; say so here.
+	routers, _ := at(labels, "http", "routers").(map[string]any)
+	for name := range routers {
+		if err := setPath(labels, []string{"http", "routers", name, "service"}, "backend"); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if !strings.Contains(got, "allowedRoles: admin,editor") || !strings.Contains(got, "cacheTTL: 60s") {
-		t.Errorf("emitYAML(parseLabels) =\n%s", got)
+	servers := []any{map[string]any{"url": exampleBackendURL}}
+	if err := setPath(labels, []string{"http", "services", "backend", "loadBalancer", "servers"}, servers); err != nil {
+		t.Fatal(err)
+	}
+	return emitYAML(labels)
+}
+
+// TestLabelsToYAML: the README's labels become a file-provider configuration
+// that reads back as the labels, every value the string Docker would give
+// the plugin; labels outside traefik.http and a value with "=" are handled,
+// and a label that is both a value and a section is refused.
+func TestLabelsToYAML(t *testing.T) {
+	got := labelsConfig(t, "docker-labels.txt")
+	for _, want := range []string{`cacheTTL: 60s`, `cacheMaxEntries: "5000"`, `requireSession: "true"`, `allowedRoles: admin,editor`, "service: backend"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("converted labels lack %s:\n%s", want, got)
+		}
+	}
+	m, err := parseLabels("traefik.enable=true\ntraefik.http.routers.api.rule=Host(`a.b`) && Path(`/x=1`)\n")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back, err := parseYAML(emitYAML(m)); err != nil || !reflect.DeepEqual(back, any(map[string]any{"http": map[string]any{"routers": map[string]any{"api": map[string]any{"rule": "Host(`a.b`) && Path(`/x=1`)"}}}})) {
+		t.Errorf("round trip of %v: %v, %v", m, back, err)
 	}
 	if _, err := parseLabels("traefik.http.a=1\ntraefik.http.a.b=2\n"); err == nil {
 		t.Error("a label that is both a value and a section was accepted")

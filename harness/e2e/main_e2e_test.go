@@ -23,6 +23,15 @@ func startT(t *testing.T, o stack.Options) *stack.Stack {
 	return s
 }
 
+// routed returns a route through middleware mw at each prefix.
+func routed(mw string, prefixes ...string) []stack.Route {
+	var routes []stack.Route
+	for _, p := range prefixes {
+		routes = append(routes, stack.Route{Prefix: p, Middlewares: []string{mw}})
+	}
+	return routes
+}
+
 // loginURL is the loginURL of the "login" middleware.
 const loginURL = "https://auth.example.test/login"
 
@@ -51,33 +60,29 @@ var mainMiddlewares = func() []stack.Middleware {
 	return mws
 }()
 
-// mainState is the stack shared by the tests that use mainStack; TestMain
-// stops it.
-var mainState struct {
-	once  sync.Once
-	stack *stack.Stack
-	err   error
-}
+// shared is the stack of mainStack once started; TestMain stops it.
+var shared *stack.Stack
 
-// mainStack starts the shared stack on first use. The echo backend's /ws
-// and /sse, whose paths are fixed, go through "basic".
+// startShared starts the shared stack. The echo backend's /ws and /sse,
+// whose paths are fixed, go through "basic".
+var startShared = sync.OnceValue(func() (err error) {
+	routes := append(stack.DefaultRoutes(mainMiddlewares), routed("basic", "/ws", "/sse")...)
+	shared, err = stack.Start(context.Background(), stack.Options{Middlewares: mainMiddlewares, Routes: routes})
+	return err
+})
+
+// mainStack returns the stack shared by most tests, started on first use.
 func mainStack(t *testing.T) *stack.Stack {
 	t.Helper()
-	mainState.once.Do(func() {
-		routes := append(stack.DefaultRoutes(mainMiddlewares),
-			stack.Route{Prefix: "/ws", Middlewares: []string{"basic"}},
-			stack.Route{Prefix: "/sse", Middlewares: []string{"basic"}})
-		mainState.stack, mainState.err = stack.Start(context.Background(), stack.Options{Middlewares: mainMiddlewares, Routes: routes})
-	})
-	if mainState.err != nil {
-		t.Fatal(mainState.err)
+	if err := startShared(); err != nil {
+		t.Fatal(err)
 	}
-	return mainState.stack
+	return shared
 }
 
 func TestMain(m *testing.M) {
 	code := m.Run()
-	if s := mainState.stack; s != nil {
+	if s := shared; s != nil {
 		s.Stop()
 		if code != 0 {
 			fmt.Fprintf(os.Stderr, "Traefik output of the shared stack:\n%s\n", s.Traefik.Logs())

@@ -39,62 +39,56 @@ func TestOneDeliveryEvictsOnEveryReplica(t *testing.T) {
 			Traefik: harness.Options{EntryAddr: addr},
 		}))
 	}
-	// callsFor sends one request with the session to each replica and
-	// returns the resolver calls they made.
-	callsFor := func(user string, on []*stack.Stack) int64 {
+	// callsFor sends one request with the user's session to each live
+	// replica and returns the resolver calls they made.
+	live := replicas
+	callsFor := func(user string) int64 {
 		t.Helper()
 		n := calls(s.Resolver)
-		for _, r := range on {
+		for _, r := range live {
 			get(t, r, "/peers/x", cookie(user)...).wantStatus(t, http.StatusOK)
 		}
 		return n()
 	}
-	deliver := func(user string, signature func(body string) string) (reply, time.Duration) {
-		t.Helper()
-		body := fmt.Sprintf(`{"type":"user.disabled","context":{"user_id":%q}}`, users[user].ID)
-		start := time.Now()
-		return request(t, s, http.MethodPost, hook, body, "X-Authgear-Body-Signature", signature(body)), time.Since(start)
-	}
-	signed := func(body string) string { return sign(secret, body) }
-
-	callsFor("alice", replicas)
-	callsFor("bob", replicas)
-	if n := callsFor("alice", replicas) + callsFor("bob", replicas); n != 0 {
-		t.Fatalf("%d resolver calls for cached users", n)
-	}
-
-	if got, _ := deliver("alice", func(string) string { return strings.Repeat("0", 64) }); got.status != http.StatusUnauthorized {
-		t.Fatalf("forged delivery: status %d", got.status)
-	}
-	if n := callsFor("alice", replicas); n != 0 {
-		t.Fatalf("after a forged delivery alice's requests made %d resolver calls, want 0", n)
-	}
-
-	if got, _ := deliver("alice", signed); got.status != http.StatusOK || !strings.Contains(got.body, "relayed to 3 of 3 peers") {
-		t.Fatalf("delivery: %d %q", got.status, got.body)
-	}
-	if n := callsFor("alice", replicas); n != 3 {
-		t.Errorf("alice's next request on each replica: %d resolver calls, want 3", n)
-	}
-	if n := callsFor("bob", replicas); n != 0 {
-		t.Errorf("bob's next request on each replica: %d resolver calls, want 0", n)
-	}
-
-	if err := replicas[2].Traefik.Stop(); err != nil {
-		t.Logf("stopping the third replica: %v", err)
-	}
-	if c, err := net.DialTimeout("tcp", addrs[2], time.Second); err == nil {
-		c.Close()
-		t.Fatalf("%s still accepts connections after Stop", addrs[2])
-	}
-	got, took := deliver("bob", signed)
-	if got.status != http.StatusOK || !strings.Contains(got.body, "relayed to 2 of 3 peers") {
-		t.Fatalf("delivery with a replica down: %d %q", got.status, got.body)
-	}
-	if took > 4*time.Second {
-		t.Errorf("the delivery took %s with a replica down, want within the 2 s relay timeout", took)
-	}
-	if n := callsFor("bob", replicas[:2]); n != 2 {
-		t.Errorf("bob's next request on the two live replicas: %d resolver calls, want 2", n)
+	callsFor("alice")
+	callsFor("bob")
+	for _, step := range []struct {
+		what      string
+		stop      bool   // stop the third replica first
+		user, key string // a user.disabled delivery to the first replica, signed with key
+		status    int
+		answer    string
+		alice     int64 // resolver calls of each user's next requests on the live replicas
+		bob       int64
+	}{
+		{what: "both cached", alice: 0, bob: 0},
+		{what: "forged delivery", user: "alice", key: "another key", status: 401, alice: 0, bob: 0},
+		{what: "delivery for alice", user: "alice", key: secret, status: 200, answer: "relayed to 3 of 3 peers", alice: 3, bob: 0},
+		{what: "one replica down, delivery for bob", stop: true, user: "bob", key: secret, status: 200, answer: "relayed to 2 of 3 peers", alice: 0, bob: 2},
+	} {
+		if step.stop {
+			if err := replicas[2].Traefik.Stop(); err != nil {
+				t.Logf("stopping the third replica: %v", err)
+			}
+			if c, err := net.DialTimeout("tcp", addrs[2], time.Second); err == nil {
+				c.Close()
+				t.Fatalf("%s still accepts connections after Stop", addrs[2])
+			}
+			live = replicas[:2]
+		}
+		if step.user != "" {
+			body := fmt.Sprintf(`{"type":"user.disabled","context":{"user_id":%q}}`, users[step.user].ID)
+			start := time.Now()
+			got := request(t, s, http.MethodPost, hook, body, "X-Authgear-Body-Signature", sign(step.key, body))
+			if got.status != step.status || !strings.Contains(got.body, step.answer) {
+				t.Fatalf("%s: %d %q, want %d %q", step.what, got.status, got.body, step.status, step.answer)
+			}
+			if took := time.Since(start); took > 4*time.Second {
+				t.Errorf("%s took %s, want within the 2 s relay timeout", step.what, took)
+			}
+		}
+		if alice, bob := callsFor("alice"), callsFor("bob"); alice != step.alice || bob != step.bob {
+			t.Errorf("%s: alice's and bob's next requests made %d and %d resolver calls, want %d and %d", step.what, alice, bob, step.alice, step.bob)
+		}
 	}
 }

@@ -3,12 +3,14 @@
 package e2e
 
 import (
+	"cmp"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/standin"
 )
 
@@ -20,9 +22,9 @@ func clearSession(name string) string {
 
 // TestPluginInTraefik sends one request per row through the shared stack:
 // a smoke of each area of the plugin (credentials, cookies, policy, login
-// redirect, CORS preflight, resolver failures) with its options decoded by
-// Traefik from the file provider, and the cases the root package's unit
-// tables do not have. Every answer is quick; a refusal does not reach the
+// redirect, CORS preflight, resolver failures, what the resolver and the
+// backend get) with its options decoded by Traefik from the file provider,
+// and the cases the root package's unit tables do not have. Every answer is quick; a refusal does not reach the
 // backend and is short plain text without the credential; an answer from
 // the backend carries exactly the identity of user, and the client gets
 // exactly the Set-Cookie of cookie.
@@ -33,19 +35,67 @@ func TestPluginInTraefik(t *testing.T) {
 	entry := "http://" + s.Traefik.EntryAddr + page
 	alice := append(cookie("alice"), "X-Authgear-User-Id", "forged")
 	preflight := []string{"Origin", "https://app.example.test", "Access-Control-Request-Method", "POST", "Access-Control-Request-Headers", "authorization, content-type"}
-	for _, tc := range []struct {
+	const apiHost = "api.example.test"
+	apiBearer := []string{"Host", apiHost, "Authorization", "Bearer alice-token"}
+	upload := strings.Repeat("The quick brown fox jumps over the lazy dog.\n", 6000) // ~270 KB
+	type check func(t *testing.T, got reply, r *stack.Resolver, calls int64)
+	var noCall check = func(t *testing.T, _ reply, _ *stack.Resolver, calls int64) {
+		if calls != 0 {
+			t.Errorf("%d resolver calls, want 0", calls)
+		}
+	}
+	// intact: the backend got the method, query and body; the resolver one
+	// GET without a body.
+	intact := func(method string) check {
+		return func(t *testing.T, got reply, r *stack.Resolver, calls int64) {
+			if e := got.echo; e.Method != method || e.Body != upload || e.Query != "x=1" {
+				t.Errorf("backend got %s ?%s with %d body bytes, want %s ?x=1 with %d", e.Method, e.Query, len(e.Body), method, len(upload))
+			}
+			last := r.LastRequest()
+			if calls != 1 || last.Method != http.MethodGet {
+				t.Errorf("%d resolver calls, the last a %s; want one GET", calls, last.Method)
+			}
+			for _, h := range []string{"Content-Length", "Content-Type", "Transfer-Encoding"} {
+				if v := last.Header.Values(h); len(v) > 0 {
+					t.Errorf("resolver got %s: %v, want none (no body)", h, v)
+				}
+			}
+		}
+	}
+	// resolverHost: the resolver, reached on its loopback port, got the
+	// public host although Traefik put the API's host in X-Forwarded-Host.
+	var resolverHost check = func(t *testing.T, got reply, r *stack.Resolver, _ int64) {
+		if xfh := got.echo.Headers["X-Forwarded-Host"]; len(xfh) != 1 || xfh[0] != apiHost {
+			t.Errorf("backend X-Forwarded-Host = %v, want [%s] (set by Traefik)", xfh, apiHost)
+		}
+		last := r.LastRequest()
+		if last.Host != stack.PublicHost || last.Header.Get("X-Forwarded-Host") != stack.PublicHost {
+			t.Errorf("resolver got Host %q, X-Forwarded-Host %q; want %s for both", last.Host, last.Header.Get("X-Forwarded-Host"), stack.PublicHost)
+		}
+		if xff := last.Header.Get("X-Forwarded-For"); !strings.Contains(xff, "127.0.0.1") {
+			t.Errorf("resolver got X-Forwarded-For %q, want the client's address", xff)
+		}
+	}
+	var ownHost check = func(t *testing.T, _ reply, r *stack.Resolver, _ int64) {
+		if own, last := strings.Split(r.URL, "/")[2], r.LastRequest(); last.Host != own {
+			t.Errorf("without resolverHost the resolver got Host %q, want its own address %s", last.Host, own)
+		}
+	}
+	type row struct {
 		name     string
 		mw       string // the request goes to /<mw>/x, or to path
 		path     string
 		method   string
 		headers  []string
+		body     string
 		fault    standin.Fault // the middleware's stand-in has it for the row
 		status   int
 		user     string // with 200: whose identity the backend gets ("" none, "invalid")
 		cookie   string // the Set-Cookie the client gets
 		redirect string // with 302: the redirect_uri
-		noCall   bool   // the resolver must not be called
-	}{
+		check    check  // more checks, with the resolver calls the row made
+	}
+	rows := []row{
 		{name: "bearer", mw: "basic", headers: []string{"Authorization", "Bearer alice-token"}, status: 200, user: "alice"},
 		{name: "session cookie", mw: "basic", headers: cookie("bob"), status: 200, user: "bob"},
 		{name: "prefixed session cookie", mw: "prefixed", headers: []string{"Cookie", "myapp_session=alice-session"}, status: 200, user: "alice"},
@@ -73,9 +123,9 @@ func TestPluginInTraefik(t *testing.T) {
 		{name: "login: no Accept", path: page, status: 401},
 		{name: "login: signed in", path: page, headers: append(cookie("bob"), "Accept", html), status: 200, user: "bob"},
 
-		{name: "CORS preflight: requireSession", mw: "require", method: http.MethodOptions, headers: preflight, status: 200, noCall: true},
-		{name: "CORS preflight: allowedRoles", mw: "roles", method: http.MethodOptions, headers: preflight, status: 200, noCall: true},
-		{name: "CORS preflight: loginURL", mw: "login", method: http.MethodOptions, headers: preflight, status: 200, noCall: true},
+		{name: "CORS preflight: requireSession", mw: "require", method: http.MethodOptions, headers: preflight, status: 200, check: noCall},
+		{name: "CORS preflight: allowedRoles", mw: "roles", method: http.MethodOptions, headers: preflight, status: 200, check: noCall},
+		{name: "CORS preflight: loginURL", mw: "login", method: http.MethodOptions, headers: preflight, status: 200, check: noCall},
 
 		{name: "resolver down", mw: "down", headers: alice, status: 502},
 		{name: "resolver down, anonymous", mw: "downanon", headers: alice, status: 200},
@@ -84,33 +134,26 @@ func TestPluginInTraefik(t *testing.T) {
 		{name: "resolver closes the connection", mw: "failing", headers: alice, fault: standin.Fault{Mode: standin.ModeClose}, status: 502},
 		{name: "resolver resets the connection mid-answer", mw: "failing", headers: alice, fault: standin.Fault{Mode: standin.ModeReset}, status: 502},
 		{name: "resolver answers a huge header", mw: "failing", headers: alice, fault: standin.Fault{Mode: standin.ModeHugeHeader}, status: 502},
-	} {
+
+		{name: "resolverHost: the public host", mw: "nocache", headers: apiBearer, status: 200, user: "alice", check: resolverHost},
+		{name: "no resolverHost: the resolver's own address", mw: "nohost", headers: apiBearer, status: 200, check: ownHost},
+	}
+	for _, method := range []string{http.MethodPost, http.MethodPut, http.MethodPatch, http.MethodDelete} {
+		rows = append(rows, row{name: method + " body intact", path: "/nocache/upload?x=1", method: method, body: upload,
+			headers: append(cookie("alice"), "Content-Type", "text/plain"), status: 200, user: "alice", check: intact(method)})
+	}
+	for _, tc := range rows {
 		t.Run(tc.name, func(t *testing.T) {
-			path := "/" + tc.mw + "/x"
-			if tc.path != "" {
-				path = tc.path
-				tc.mw = strings.Split(path, "/")[1]
-			}
-			r := s.Resolvers[tc.mw]
+			path := cmp.Or(tc.path, "/"+tc.mw+"/x")
+			r := s.Resolvers[strings.Split(path, "/")[1]]
 			if r != nil {
 				r.SetFault(tc.fault)
 				defer r.SetFault(standin.Fault{})
 			}
-			method := tc.method
-			if method == "" {
-				method = http.MethodGet
-			}
-			hits, start := s.Backend.Hits.Load(), time.Now()
-			var n func() int64
-			if r != nil {
-				n = calls(r)
-			}
-			got := request(t, s, method, path, "", tc.headers...).wantStatus(t, tc.status)
+			hits, start, n := s.Backend.Hits.Load(), time.Now(), calls(r)
+			got := request(t, s, cmp.Or(tc.method, http.MethodGet), path, tc.body, tc.headers...).wantStatus(t, tc.status)
 			if d := time.Since(start); d > 2*time.Second {
 				t.Errorf("answered after %s: the plugin's timeout is not enforced", d)
-			}
-			if tc.noCall && n() != 0 {
-				t.Errorf("%d resolver calls, want 0", n())
 			}
 			if c := strings.Join(got.header.Values("Set-Cookie"), " | "); c != tc.cookie {
 				t.Errorf("client got Set-Cookie %q, want %q", c, tc.cookie)
@@ -118,6 +161,9 @@ func TestPluginInTraefik(t *testing.T) {
 			switch {
 			case tc.status == http.StatusOK:
 				got.wantIdentity(t, identityOf(t, tc.user))
+				if tc.check != nil {
+					tc.check(t, got, r, n())
+				}
 			case s.Backend.Hits.Load() != hits || got.echo != nil:
 				t.Error("a refused request reached the backend")
 			case tc.status == http.StatusFound:
