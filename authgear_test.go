@@ -164,17 +164,16 @@ func TestSpoofedIdentityHeadersAreRemovedEverywhere(t *testing.T) {
 
 func TestUsersNeverSeeEachOthersIdentity(t *testing.T) {
 	f, h, rec := newHandler(t, nil)
-	sources := []func(string) request{
-		func(u string) request { return request{header: bearer(u)} },
-		func(u string) request { return request{header: cookie("session", u)} },
-		func(u string) request { return request{header: cookie("app_session", u)} },
-		func(u string) request { return request{header: cookie("app_access_token", u)} },
-	}
+	sources := []string{"Authorization", "session", "app_session", "app_access_token"}
 	names := []string{"alice", "bob", "carol", "anon"}
 	for round := 0; round < 3; round++ {
 		for i, source := range sources {
 			for _, name := range names {
-				_, s := do(h, rec, source(name))
+				r := request{header: bearer(name)}
+				if source != "Authorization" {
+					r.header = cookie(source, name)
+				}
+				_, s := do(h, rec, r)
 				if !s.called || s.identity["x-authgear-user-id"] != users[name].id {
 					t.Fatalf("round %d source %d: %s got identity %v", round, i, name, s.identity)
 				}
@@ -232,7 +231,9 @@ func TestConcurrentMissesShareOneCall(t *testing.T) {
 	for i := 0; i < len(results); i++ {
 		results[i] = serveAsync(h, nil, "Bearer user:bob")
 	}
-	awaitMisses(t, h, 50) // every request waits for the one call
+	// Every request has joined the one call once 50 misses are counted.
+	misses := `authgear_requests_total{middleware="` + t.Name() + `",outcome="cache_miss"} 50` + "\n"
+	eventually(t, misses, func() bool { _, body := scrape(h, "127.0.0.1:1"); return strings.Contains(body, misses) })
 	cancel()
 	select { // a cancelled call would reach the resolver at once
 	case <-f.cancelled:
@@ -373,9 +374,9 @@ func TestResolverFailures(t *testing.T) {
 }
 
 // Which credentials a request's identity comes from, in Authgear's order,
-// how many resolver calls that takes, and what the access policy then does
-// with the request.
-func TestCredentialsAndAccessPolicy(t *testing.T) {
+// how many resolver calls that takes, what the resolver is asked and what
+// the access policy then does with the request.
+func TestCredentialsResolverRequestAndAccessPolicy(t *testing.T) {
 	type want struct {
 		status   int
 		calls    int64
@@ -386,61 +387,91 @@ func TestCredentialsAndAccessPolicy(t *testing.T) {
 	prefixed := func(c *authgear.Config) { c.CookiePrefix = "myapp_" }
 	requireSession := func(c *authgear.Config) { c.RequireSession = true }
 	admins := func(c *authgear.Config) { c.AllowedRoles = []string{"admin"} }
+	httpOrigin := func(c *authgear.Config) { c.ResolverHost = "http://" + publicHost }
+	bareHost := func(c *authgear.Config) { c.ResolverHost = publicHost }
+	alice := "Bearer user:alice"
 	preflight := func(extra map[string]string) map[string]string {
 		return merge(map[string]string{"Origin": "https://app.example.test", "Access-Control-Request-Method": "POST"}, extra)
 	}
 	tests := []struct {
-		name string
-		edit func(*authgear.Config)
-		r    request
-		want want
+		name     string
+		edit     func(*authgear.Config)
+		r        request
+		want     want
+		resolver map[string]string // the resolver request's headers ("" for absent), :method, :path, :body and :host
 	}{
-		{"no credential", nil, request{}, want{200, 0, "", false, ""}},
-		{"unrelated cookie only", nil, request{header: map[string]string{"Cookie": "_ga=GA1.2.3"}}, want{200, 0, "", false, ""}},
-		{"bearer", nil, request{header: bearer("alice")}, want{200, 1, "alice", false, ""}},
-		{"bearer scheme lower case", nil, request{header: map[string]string{"Authorization": "bearer user:alice"}}, want{200, 1, "alice", false, ""}},
-		{"session cookie", nil, request{header: cookie("session", "bob")}, want{200, 1, "bob", false, ""}},
-		{"app_session cookie", nil, request{header: cookie("app_session", "carol")}, want{200, 1, "carol", false, ""}},
-		{"app_access_token cookie", nil, request{header: cookie("app_access_token", "alice")}, want{200, 1, "alice", false, ""}},
-		{"prefixed session cookie", prefixed, request{header: cookie("myapp_session", "bob")}, want{200, 1, "bob", false, ""}},
-		{"prefixed app_session cookie", prefixed, request{header: cookie("myapp_app_session", "carol")}, want{200, 1, "carol", false, ""}},
-		{"unprefixed cookie ignored with a prefix", prefixed, request{header: cookie("session", "bob")}, want{200, 0, "", false, ""}},
-		{"bearer wins over app_session", nil, request{header: merge(bearer("alice"), cookie("app_session", "bob"))}, want{200, 1, "alice", false, ""}},
-		{"app_session wins over session", nil, request{header: map[string]string{"Cookie": "app_session=user:carol; session=user:bob"}}, want{200, 1, "carol", false, ""}},
-		{"invalid bearer falls back to session", nil, request{header: merge(bearer("mallory"), cookie("session", "bob"))}, want{200, 1, "bob", false, ""}},
-		{"unknown session", nil, request{header: map[string]string{"Cookie": "session=bogus.value"}}, want{200, 1, "", true, ""}},
-		{"invalid bearer", nil, request{header: map[string]string{"Authorization": "Bearer x"}}, want{200, 1, "", false, ""}},
-		{"basic auth", nil, request{header: map[string]string{"Authorization": "Basic dXNlcjpwYXNz"}}, want{200, 1, "", false, ""}},
-		{"requireSession refuses anonymous", requireSession, request{}, want{401, 0, "", false, ""}},
-		{"requireSession refuses an unknown session", requireSession, request{header: map[string]string{"Cookie": "session=bogus"}}, want{401, 1, "", false, ""}},
-		{"requireSession refuses an invalid token", requireSession, request{header: bearer("mallory")}, want{401, 1, "", false, ""}},
-		{"requireSession admits a session", requireSession, request{header: bearer("carol")}, want{200, 1, "carol", false, ""}},
-		{"requireSession admits an anonymous user", requireSession, request{header: bearer("anon")}, want{200, 1, "anon", false, ""}},
-		{"rejectAnonymousUsers refuses an anonymous user", func(c *authgear.Config) { c.RequireSession = true; c.RejectAnonymousUsers = true }, request{header: bearer("anon")}, want{401, 1, "", false, ""}},
-		{"allowedRoles admits a role", admins, request{header: bearer("alice")}, want{200, 1, "alice", false, ""}},
-		{"allowedRoles as comma string", func(c *authgear.Config) { c.AllowedRoles = []string{"ops,editor"} }, request{header: bearer("bob")}, want{200, 1, "bob", false, ""}},
-		{"allowedRoles refuses other roles", admins, request{header: bearer("bob")}, want{403, 1, "", false, ""}},
-		{"allowedRoles refuses no roles", admins, request{header: bearer("carol")}, want{403, 1, "", false, ""}},
-		{"allowedRoles implies requireSession", admins, request{}, want{401, 0, "", false, ""}},
-		{"allowedRoles does not redirect a signed-in user", func(c *authgear.Config) { c.AllowedRoles = []string{"admin"}; c.LoginURL = "/login" }, request{header: map[string]string{"Authorization": "Bearer user:bob", "Accept": "text/html"}}, want{403, 1, "", false, ""}},
+		{"no credential", nil, request{}, want{200, 0, "", false, ""}, nil},
+		{"unrelated cookie only", nil, request{header: map[string]string{"Cookie": "_ga=GA1.2.3"}}, want{200, 0, "", false, ""}, nil},
+		{"bearer", nil, request{header: bearer("alice")}, want{200, 1, "alice", false, ""}, nil},
+		{"bearer scheme lower case", nil, request{header: map[string]string{"Authorization": "bearer user:alice"}}, want{200, 1, "alice", false, ""}, nil},
+		{"session cookie", nil, request{header: cookie("session", "bob")}, want{200, 1, "bob", false, ""}, nil},
+		{"app_session cookie", nil, request{header: cookie("app_session", "carol")}, want{200, 1, "carol", false, ""}, nil},
+		{"app_access_token cookie", nil, request{header: cookie("app_access_token", "alice")}, want{200, 1, "alice", false, ""}, nil},
+		{"prefixed session cookie", prefixed, request{header: cookie("myapp_session", "bob")}, want{200, 1, "bob", false, ""}, nil},
+		{"prefixed app_session cookie", prefixed, request{header: cookie("myapp_app_session", "carol")}, want{200, 1, "carol", false, ""}, nil},
+		{"unprefixed cookie ignored with a prefix", prefixed, request{header: cookie("session", "bob")}, want{200, 0, "", false, ""}, nil},
+		{"bearer wins over app_session", nil, request{header: merge(bearer("alice"), cookie("app_session", "bob"))}, want{200, 1, "alice", false, ""}, nil},
+		{"app_session wins over session", nil, request{header: map[string]string{"Cookie": "app_session=user:carol; session=user:bob"}}, want{200, 1, "carol", false, ""}, nil},
+		{"invalid bearer falls back to session", nil, request{header: merge(bearer("mallory"), cookie("session", "bob"))}, want{200, 1, "bob", false, ""}, nil},
+		{"unknown session", nil, request{header: map[string]string{"Cookie": "session=bogus.value"}}, want{200, 1, "", true, ""}, nil},
+		{"invalid bearer", nil, request{header: map[string]string{"Authorization": "Bearer x"}}, want{200, 1, "", false, ""}, nil},
+		{"basic auth", nil, request{header: map[string]string{"Authorization": "Basic dXNlcjpwYXNz"}}, want{200, 1, "", false, ""}, nil},
+		{"requireSession refuses anonymous", requireSession, request{}, want{401, 0, "", false, ""}, nil},
+		{"requireSession refuses an unknown session", requireSession, request{header: map[string]string{"Cookie": "session=bogus"}}, want{401, 1, "", false, ""}, nil},
+		{"requireSession refuses an invalid token", requireSession, request{header: bearer("mallory")}, want{401, 1, "", false, ""}, nil},
+		{"requireSession admits a session", requireSession, request{header: bearer("carol")}, want{200, 1, "carol", false, ""}, nil},
+		{"requireSession admits an anonymous user", requireSession, request{header: bearer("anon")}, want{200, 1, "anon", false, ""}, nil},
+		{"rejectAnonymousUsers refuses an anonymous user", func(c *authgear.Config) { c.RequireSession = true; c.RejectAnonymousUsers = true }, request{header: bearer("anon")}, want{401, 1, "", false, ""}, nil},
+		{"allowedRoles admits a role", admins, request{header: bearer("alice")}, want{200, 1, "alice", false, ""}, nil},
+		{"allowedRoles as comma string", func(c *authgear.Config) { c.AllowedRoles = []string{"ops,editor"} }, request{header: bearer("bob")}, want{200, 1, "bob", false, ""}, nil},
+		{"allowedRoles refuses other roles", admins, request{header: bearer("bob")}, want{403, 1, "", false, ""}, nil},
+		{"allowedRoles refuses no roles", admins, request{header: bearer("carol")}, want{403, 1, "", false, ""}, nil},
+		{"allowedRoles implies requireSession", admins, request{}, want{401, 0, "", false, ""}, nil},
+		{"allowedRoles does not redirect a signed-in user", func(c *authgear.Config) { c.AllowedRoles = []string{"admin"}; c.LoginURL = "/login" }, request{header: map[string]string{"Authorization": "Bearer user:bob", "Accept": "text/html"}}, want{403, 1, "", false, ""}, nil},
 		{"loginURL redirects a navigation", func(c *authgear.Config) { c.RequireSession = true; c.LoginURL = "https://myapp.authgear.cloud/login" },
 			request{header: map[string]string{"Accept": "text/html,application/xhtml+xml"}},
-			want{302, 0, "", false, "https://myapp.authgear.cloud/login?redirect_uri=" + url.QueryEscape("http://api.example.test/things?id=1")}},
+			want{302, 0, "", false, "https://myapp.authgear.cloud/login?redirect_uri=" + url.QueryEscape("http://api.example.test/things?id=1")}, nil},
 		{"loginURL keeps its query and the forwarded scheme", func(c *authgear.Config) { c.RequireSession = true; c.LoginURL = "/login?app=1" },
 			request{header: map[string]string{"Accept": "text/html", "X-Forwarded-Proto": "https"}},
-			want{302, 0, "", false, "/login?app=1&redirect_uri=" + url.QueryEscape("https://api.example.test/things?id=1")}},
-		{"loginURL does not redirect an API call", func(c *authgear.Config) { c.RequireSession = true; c.LoginURL = "/login" }, request{header: map[string]string{"Accept": "application/json"}}, want{401, 0, "", false, ""}},
-		{"loginURL does not redirect a POST", func(c *authgear.Config) { c.RequireSession = true; c.LoginURL = "/login" }, request{method: "POST", header: map[string]string{"Accept": "text/html"}}, want{401, 0, "", false, ""}},
-		{"plain OPTIONS is refused", requireSession, request{method: "OPTIONS"}, want{401, 0, "", false, ""}},
+			want{302, 0, "", false, "/login?app=1&redirect_uri=" + url.QueryEscape("https://api.example.test/things?id=1")}, nil},
+		{"loginURL does not redirect an API call", func(c *authgear.Config) { c.RequireSession = true; c.LoginURL = "/login" }, request{header: map[string]string{"Accept": "application/json"}}, want{401, 0, "", false, ""}, nil},
+		{"loginURL does not redirect a POST", func(c *authgear.Config) { c.RequireSession = true; c.LoginURL = "/login" }, request{method: "POST", header: map[string]string{"Accept": "text/html"}}, want{401, 0, "", false, ""}, nil},
+		{"plain OPTIONS is refused", requireSession, request{method: "OPTIONS"}, want{401, 0, "", false, ""}, nil},
 		// A CORS preflight carries no credentials and passes without
 		// identity; a request that only looks like one gets the policy.
-		{"CORS preflight passes", admins, request{method: "OPTIONS", header: preflight(nil)}, want{200, 0, "", false, ""}},
-		{"preflight with a body is refused", admins, request{method: "OPTIONS", header: preflight(nil), body: "payload"}, want{401, 0, "", false, ""}},
-		{"preflight with a chunked body is refused", admins, request{method: "OPTIONS", header: preflight(map[string]string{"Transfer-Encoding": "chunked"}), body: "payload"}, want{401, 0, "", false, ""}},
-		{"preflight with a refused user's credentials is refused", admins, request{method: "OPTIONS", header: preflight(bearer("bob"))}, want{403, 1, "", false, ""}},
-		{"preflight with an unknown session is refused", admins, request{method: "OPTIONS", header: preflight(cookie("session", "nobody"))}, want{401, 1, "", false, ""}},
-		{"preflight with an allowed user's credentials passes with identity", admins, request{method: "OPTIONS", header: preflight(bearer("alice"))}, want{200, 1, "alice", false, ""}},
-		{"a POST with a body goes on intact", nil, request{method: "POST", body: `{"name":"report"}`, header: bearer("alice")}, want{200, 1, "alice", false, ""}},
+		{"CORS preflight passes", admins, request{method: "OPTIONS", header: preflight(nil)}, want{200, 0, "", false, ""}, nil},
+		{"preflight with a body is refused", admins, request{method: "OPTIONS", header: preflight(nil), body: "payload"}, want{401, 0, "", false, ""}, nil},
+		{"preflight with a chunked body is refused", admins, request{method: "OPTIONS", header: preflight(map[string]string{"Transfer-Encoding": "chunked"}), body: "payload"}, want{401, 0, "", false, ""}, nil},
+		{"preflight with a refused user's credentials is refused", admins, request{method: "OPTIONS", header: preflight(bearer("bob"))}, want{403, 1, "", false, ""}, nil},
+		{"preflight with an unknown session is refused", admins, request{method: "OPTIONS", header: preflight(cookie("session", "nobody"))}, want{401, 1, "", false, ""}, nil},
+		{"preflight with an allowed user's credentials passes with identity", admins, request{method: "OPTIONS", header: preflight(bearer("alice"))}, want{200, 1, "alice", false, ""}, nil},
+		// The resolver is sent a bodiless GET with exactly the keyed
+		// credentials, the app's public host, the scheme Authgear checks a
+		// JWT's audience against, the client's address as Traefik
+		// established it, bounded unkeyed headers, and nothing else.
+		{"a POST with a body goes on intact; the resolver gets a GET without one", nil, request{method: "POST", target: "http://api.example.test/upload?x=1", body: `{"name":"report"}`, remote: "203.0.113.7:4321",
+			header: map[string]string{"Content-Type": "application/json", "Authorization": alice, "User-Agent": "test-agent/1", "X-Forwarded-For": "198.51.100.1", "X-Forwarded-Host": "api.example.test", "Keep-Alive": "timeout=5", "Te": "trailers"}}, want{200, 1, "alice", false, ""},
+			map[string]string{":method": "GET", ":path": "/_resolver/resolve", ":body": "", ":host": publicHost, "X-Forwarded-Host": publicHost, "X-Forwarded-For": "198.51.100.1, 203.0.113.7",
+				"Authorization": alice, "User-Agent": "test-agent/1", "Content-Type": "", "Content-Length": "", "Keep-Alive": "", "Te": ""}},
+		{"no client IP headers but the peer's address", nil, request{remote: "203.0.113.7:4321", header: map[string]string{"Authorization": alice, "Forwarded": "for=6.6.6.6", "X-Real-Ip": "6.6.6.6", "X-Original-For": "6.6.6.6", "X-Client-Ip": "6.6.6.6"}}, want{200, 1, "alice", false, ""},
+			map[string]string{"Forwarded": "", "X-Real-Ip": "", "X-Original-For": "", "X-Client-Ip": "", "X-Forwarded-For": "203.0.113.7"}},
+		{"unkeyed headers cannot make it large", nil, request{header: map[string]string{"Authorization": alice, "User-Agent": strings.Repeat("u", 20000), "X-Forwarded-For": strings.Repeat("10.0.0.1, ", 2000) + "198.51.100.1"}}, want{200, 1, "alice", false, ""},
+			map[string]string{"User-Agent": strings.Repeat("u", 512), "X-Forwarded-For": strings.Repeat("10.0.0.1, ", 49) + "198.51.100.1, 192.0.2.1"}},
+		{"session among other cookies", nil, request{header: map[string]string{"Cookie": "_ga=GA1.2.3; session=user:bob; theme=dark"}}, want{200, 1, "bob", false, ""}, map[string]string{"Cookie": "session=user:bob", "Authorization": ""}},
+		{"all three credential cookies, in Authgear's order", nil, request{header: map[string]string{"Cookie": "session=user:carol; x=1; app_access_token=user:bob; app_session=user:alice"}}, want{200, 1, "alice", false, ""},
+			map[string]string{"Cookie": "app_session=user:alice; app_access_token=user:bob; session=user:carol", "Authorization": ""}},
+		{"a bearer token and only other cookies", nil, request{header: map[string]string{"Authorization": alice, "Cookie": "theme=dark; _ga=1; _gid=2"}}, want{200, 1, "alice", false, ""}, map[string]string{"Cookie": "", "Authorization": alice}},
+		{"a quoted value", nil, request{header: map[string]string{"Cookie": `session="user:bob"`}}, want{200, 1, "bob", false, ""}, map[string]string{"Cookie": "session=user:bob"}},
+		{"a value with a space stays one value", nil, request{header: map[string]string{"Cookie": `session="user:bob x"`}}, want{200, 1, "", true, ""}, map[string]string{"Cookie": `session="user:bob x"`}},
+		// Bearer tokens resolve whatever the client's scheme.
+		{"origin, client on http behind a TLS balancer", nil, request{header: map[string]string{"Authorization": alice, "X-Forwarded-Proto": "http"}}, want{200, 1, "alice", false, ""}, map[string]string{"X-Forwarded-Proto": "https", ":host": publicHost}},
+		{"origin, client on https", nil, request{header: map[string]string{"Authorization": alice, "X-Forwarded-Proto": "https"}}, want{200, 1, "alice", false, ""}, map[string]string{"X-Forwarded-Proto": "https", ":host": publicHost}},
+		{"origin of an http Authgear, client on https", httpOrigin, request{header: map[string]string{"Authorization": alice, "X-Forwarded-Proto": "https"}}, want{200, 1, "", false, ""},
+			map[string]string{"X-Forwarded-Proto": "http", ":host": publicHost, "X-Forwarded-Host": publicHost}},
+		{"bare host, client on https: the client's scheme", bareHost, request{header: map[string]string{"Authorization": alice, "X-Forwarded-Proto": "https"}}, want{200, 1, "alice", false, ""},
+			map[string]string{"X-Forwarded-Proto": "https", ":host": publicHost, "X-Forwarded-Host": publicHost}},
+		{"bare host, client on http: the client's scheme", bareHost, request{header: map[string]string{"Authorization": alice, "X-Forwarded-Proto": "http"}}, want{200, 1, "", false, ""},
+			map[string]string{"X-Forwarded-Proto": "http", ":host": publicHost, "X-Forwarded-Host": publicHost}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -469,6 +500,16 @@ func TestCredentialsAndAccessPolicy(t *testing.T) {
 				t.Fatalf("backend saw %v, want only x-authgear-session-valid: false", s.identity)
 			case tt.want.status == 200 && !tt.want.invalid:
 				assertUser(t, s, tt.want.user)
+			}
+			for name, want := range tt.resolver {
+				r := f.lastRequest(t)
+				v, ok := map[string]string{":method": r.method, ":path": r.path, ":body": r.body, ":host": r.host}[name]
+				if !ok {
+					v = strings.Join(r.header.Values(name), "|")
+				}
+				if v != want {
+					t.Errorf("resolver request %s = %q, want %q", name, v, want)
+				}
 			}
 		})
 	}

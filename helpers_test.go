@@ -477,11 +477,10 @@ func assertUser(t testing.TB, s seen, name string) {
 func serveAsync(h http.Handler, ctx context.Context, authorization string) chan *httptest.ResponseRecorder {
 	out := make(chan *httptest.ResponseRecorder, 1)
 	go func() {
-		req := httptest.NewRequest(http.MethodGet, "http://api.example.test/", nil)
+		req := request{header: map[string]string{"Authorization": authorization}}.build()
 		if ctx != nil {
 			req = req.WithContext(ctx)
 		}
-		req.Header.Set("Authorization", authorization)
 		w := httptest.NewRecorder()
 		h.ServeHTTP(w, req)
 		out <- w
@@ -531,20 +530,7 @@ func withMetrics(c *authgear.Config) { c.MetricsPath = metricsPath }
 
 // scrape fetches metricsPath from the address remote.
 func scrape(h http.Handler, remote string) (int, string) {
-	req := httptest.NewRequest(http.MethodGet, "http://api.example.test"+metricsPath, nil)
-	req.RemoteAddr = remote
 	w := httptest.NewRecorder()
-	h.ServeHTTP(w, req)
+	h.ServeHTTP(w, request{target: "http://api.example.test" + metricsPath, remote: remote}.build())
 	return w.Code, w.Body.String()
-}
-
-// awaitMisses waits until the middleware named after the test has counted n
-// cache misses: n requests have joined a resolver call.
-func awaitMisses(t testing.TB, h http.Handler, n int) {
-	t.Helper()
-	want := fmt.Sprintf("authgear_requests_total{middleware=%q,outcome=\"cache_miss\"} %d\n", t.Name(), n)
-	eventually(t, want, func() bool {
-		_, body := scrape(h, "127.0.0.1:1")
-		return strings.Contains(body, want)
-	})
 }

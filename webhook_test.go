@@ -80,70 +80,6 @@ func disableByWebhook(t *testing.T, h http.Handler, userID string) {
 	}
 }
 
-// A delivery, whatever its event, evicts every cached answer of the user it
-// names, on every device and in every middleware of the same Authgear app,
-// and no other user's; it never reaches the backend.
-func TestWebhookDeliveriesEvictExactlyTheirUser(t *testing.T) {
-	payloadOnly := []byte(`{"type":"user.deleted","payload":{"user":{"id":"id-bob"}},"context":{}}`)
-	tests := []struct {
-		name     string
-		delivery string // a recorded delivery, or "" for body
-		body     []byte
-		user     string
-		edit     func(*authgear.Config)
-	}{
-		{"recorded user.authenticated", "user.authenticated", nil, "fixture-user", withWebhook},
-		{"recorded user.disabled", "user.disabled", nil, "fixture-user", withWebhook},
-		{"recorded user.reenabled", "user.reenabled", nil, "fixture-user", withWebhook},
-		{"the user named in the payload when the context has none", "", payloadOnly, "bob", withWebhook},
-		// The file holds the secret and a newline, as Docker mounts it.
-		{"the secret read from a file", "user.disabled", nil, "fixture-user", func(c *authgear.Config) {
-			c.WebhookPath = "/_authgear/webhook"
-			c.WebhookSecretFile = "testdata/secrets/webhook"
-		}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			signature, body := sign(webhookSecret, tt.body), tt.body
-			if tt.delivery != "" {
-				signature, body = loadDelivery(t, tt.delivery)
-			}
-			if got := sign(webhookSecret, body); got != signature {
-				t.Fatalf("recorded signature %s, computed %s", signature, got)
-			}
-			f := newFakeResolver(t)
-			h, rec := newNamed(t, f, t.Name()+"/api", tt.edit)
-			// A middleware of the same app with other settings, and one of
-			// another app.
-			admin, adminRec := newNamed(t, f, t.Name()+"/admin", func(c *authgear.Config) { c.AllowedRoles = []string{"editor"} })
-			other, otherRec := newNamed(t, f, t.Name()+"/other-app", func(c *authgear.Config) { c.ResolverHost = "auth.other.test" })
-			device := cookie("session", tt.user)
-			requests := func() { // the user on two devices, and in the other middlewares
-				for _, r := range []map[string]string{bearer(tt.user), device} {
-					_, s := do(h, rec, request{header: r})
-					assertUser(t, s, tt.user)
-				}
-				do(admin, adminRec, request{header: device})
-				do(other, otherRec, request{header: device})
-			}
-			requests()
-			do(h, rec, request{header: bearer("alice")})
-			if w := postWebhook(h, signature, body); w.Code != http.StatusOK || rec.hits != 3 {
-				t.Fatalf("status %d %q, backend hits %d; want 200 and the delivery not passed on", w.Code, w.Body.String(), rec.hits)
-			}
-			_, s := do(h, rec, request{header: bearer("alice")})
-			assertUser(t, s, "alice")
-			if got := f.calls.Load(); got != 5 {
-				t.Fatalf("alice's entry was evicted: resolver calls = %d, want 5", got)
-			}
-			requests()
-			if got := f.calls.Load(); got != 8 {
-				t.Fatalf("resolver calls = %d, want 8: the user's entries in both middlewares of the app are re-resolved, the other app's is not", got)
-			}
-		})
-	}
-}
-
 // countingReader counts the bytes read through it.
 type countingReader struct {
 	r io.Reader
@@ -156,59 +92,101 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-func TestWebhookRefusesWhatAuthgearDidNotSign(t *testing.T) {
+// A delivery that Authgear signed, whatever its event, evicts every cached
+// answer of the user it names, on every device and in every middleware of
+// the same Authgear app, and no other user's; any other post evicts nothing.
+// Neither reaches the backend.
+func TestWebhookDeliveries(t *testing.T) {
 	signature, body := loadDelivery(t, "user.disabled")
 	changed := bytes.Replace(body, []byte(`"user.disabled"`), []byte(`"user.disablex"`), 1)
 	big := bytes.Repeat([]byte(" "), 1<<20+1)
 	padded := []byte(fmt.Sprintf(`{"type":"user.disabled","context":{"user_id":"id-bob"},"pad":%q}`, strings.Repeat("x", 70000)))
 	noUser := []byte(`{"type":"project.updated","context":{}}`)
+	payloadOnly := []byte(`{"type":"user.deleted","payload":{"user":{"id":"id-bob"}},"context":{}}`)
+	// The secret file holds the secret and a newline, as Docker mounts it.
+	fromFile := func(c *authgear.Config) {
+		c.WebhookPath = "/_authgear/webhook"
+		c.WebhookSecretFile = "testdata/secrets/webhook"
+	}
 	tests := []struct {
 		name      string
+		edit      func(*authgear.Config)
 		method    string
+		delivery  string // a recorded delivery, instead of signature and body
 		signature string
 		body      []byte
 		want      int
+		evicts    bool // the user the delivery names is evicted
 		unread    bool // refused before any byte of the body is read
 	}{
-		{"wrong key", "POST", sign("another-secret", body), body, 401, false},
-		{"changed byte", "POST", signature, changed, 401, false},
-		{"missing signature", "POST", "", body, 401, true},
-		{"not a signature's form", "POST", "not-a-signature", []byte(strings.Repeat("x", 100000)), 401, true},
-		{"upper-case hex", "POST", strings.ToUpper(signature), body, 401, false},
-		{"GET", "GET", signature, nil, 405, false},
-		{"body over 1 MiB", "POST", sign(webhookSecret, big), big, 413, false},
-		{"a signed 70 KB delivery (real ones are a few KiB)", "POST", sign(webhookSecret, padded), padded, 413, false},
-		{"signed but not JSON", "POST", sign(webhookSecret, []byte("{oops")), []byte("{oops"), 400, false},
-		{"signed event without a user", "POST", sign(webhookSecret, noUser), noUser, 200, false},
+		{"recorded user.authenticated", withWebhook, "POST", "user.authenticated", "", nil, 200, true, false},
+		{"recorded user.disabled", withWebhook, "POST", "user.disabled", "", nil, 200, true, false},
+		{"recorded user.reenabled", withWebhook, "POST", "user.reenabled", "", nil, 200, true, false},
+		{"the secret read from a file", fromFile, "POST", "user.disabled", "", nil, 200, true, false},
+		{"the user named in the payload when the context has none", withWebhook, "POST", "", sign(webhookSecret, payloadOnly), payloadOnly, 200, true, false},
+		{"signed event without a user", withWebhook, "POST", "", sign(webhookSecret, noUser), noUser, 200, false, false},
+		{"wrong key", withWebhook, "POST", "", sign("another-secret", body), body, 401, false, false},
+		{"changed byte", withWebhook, "POST", "", signature, changed, 401, false, false},
+		{"missing signature", withWebhook, "POST", "", "", body, 401, false, true},
+		{"not a signature's form", withWebhook, "POST", "", "not-a-signature", []byte(strings.Repeat("x", 100000)), 401, false, true},
+		{"upper-case hex", withWebhook, "POST", "", strings.ToUpper(signature), body, 401, false, false},
+		{"GET", withWebhook, "GET", "", signature, nil, 405, false, false},
+		{"body over 1 MiB", withWebhook, "POST", "", sign(webhookSecret, big), big, 413, false, false},
+		{"a signed 70 KB delivery (real ones are a few KiB)", withWebhook, "POST", "", sign(webhookSecret, padded), padded, 413, false, false},
+		{"signed but not JSON", withWebhook, "POST", "", sign(webhookSecret, []byte("{oops")), []byte("{oops"), 400, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, h, rec := newHandler(t, withWebhook)
-			do(h, rec, request{header: bearer("fixture-user")})
-			counted := &countingReader{r: bytes.NewReader(tt.body)}
+			signature, body := tt.signature, tt.body
+			if tt.delivery != "" {
+				signature, body = loadDelivery(t, tt.delivery)
+				if got := sign(webhookSecret, body); got != signature {
+					t.Fatalf("recorded signature %s, computed %s", signature, got)
+				}
+			}
+			f := newFakeResolver(t)
+			h, rec := newNamed(t, f, t.Name()+"/api", tt.edit)
+			// A middleware of the same app with other settings, and one of
+			// another app.
+			admin, adminRec := newNamed(t, f, t.Name()+"/admin", func(c *authgear.Config) { c.AllowedRoles = []string{"editor"} })
+			other, otherRec := newNamed(t, f, t.Name()+"/other-app", func(c *authgear.Config) { c.ResolverHost = "auth.other.test" })
+			requests := func() { // the users of the deliveries, on two devices and in the other middlewares, and alice
+				for _, user := range []string{"fixture-user", "bob"} {
+					for _, r := range []map[string]string{bearer(user), cookie("session", user)} {
+						_, s := do(h, rec, request{header: r})
+						assertUser(t, s, user)
+					}
+					do(admin, adminRec, request{header: cookie("session", user)})
+					do(other, otherRec, request{header: cookie("session", user)})
+				}
+				_, s := do(h, rec, request{header: bearer("alice")})
+				assertUser(t, s, "alice")
+			}
+			requests()
+			counted := &countingReader{r: bytes.NewReader(body)}
 			req := httptest.NewRequest(tt.method, "http://api.example.test/_authgear/webhook", counted)
-			if tt.signature != "" {
-				req.Header.Set("X-Authgear-Body-Signature", tt.signature)
+			if signature != "" {
+				req.Header.Set("X-Authgear-Body-Signature", signature)
 			}
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, req)
-			if w.Code != tt.want {
-				t.Fatalf("status %d %q, want %d", w.Code, w.Body.String(), tt.want)
-			}
-			if tt.unread && counted.n != 0 {
+			switch {
+			case w.Code != tt.want || rec.hits != 5:
+				t.Fatalf("status %d %q, backend hits %d; want %d and the post not passed on", w.Code, w.Body.String(), rec.hits, tt.want)
+			case tt.unread && counted.n != 0:
 				t.Fatalf("%d bytes of the body read, want none", counted.n)
-			}
-			if tt.want == 405 && w.Header().Get("Allow") != "POST" {
+			case tt.want == 405 && w.Header().Get("Allow") != "POST":
 				t.Fatalf("Allow %q, want POST", w.Header().Get("Allow"))
 			}
-			if rec.hits != 1 {
-				t.Fatalf("backend reached %d times, want 1 (the webhook never goes on)", rec.hits)
+			// The named user's entries in both middlewares of the app are
+			// re-resolved; the other users', and the other app's, are not.
+			requests()
+			want := int64(9)
+			if tt.evicts {
+				want = 12
 			}
-			// Nothing was evicted: the user's next request is still a hit.
-			_, seen := do(h, rec, request{header: bearer("fixture-user")})
-			assertUser(t, seen, "fixture-user")
-			if got := f.calls.Load(); got != 1 {
-				t.Fatalf("resolver calls = %d, want 1: a refused delivery must evict nothing", got)
+			if got := f.calls.Load(); got != want {
+				t.Fatalf("resolver calls = %d, want %d", got, want)
 			}
 		})
 	}
