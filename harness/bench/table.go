@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
+	"slices"
 	"time"
 )
 
@@ -77,4 +79,99 @@ func timedRun(ctx context.Context, p *proxies, ctl resolverCtl, w *wrkRunner, d 
 		return err
 	})
 	return sample{res: res, calls: calls, cpu: cpu}, err
+}
+
+// sample is one timed run of one row.
+type sample struct {
+	res   wrkResult
+	calls int64         // resolver calls during the run
+	cpu   time.Duration // the proxy's CPU time during the run
+}
+
+// figure is one measured figure of a run.
+type figure func(sample) float64
+
+var (
+	figRPS figure = func(s sample) float64 { return s.res.RPS() }
+	figP50 figure = func(s sample) float64 { return s.res.P50US }
+	figP99 figure = func(s sample) float64 { return s.res.P99US }
+)
+
+// rowResult sums up the runs of one row at one resolver latency.
+type rowResult struct {
+	samples           []sample
+	rps, p50US, p99US float64 // medians over the runs
+	// callsPerRequest is all the runs' resolver calls over all their requests.
+	callsPerRequest float64
+	// cpuPerRequestUS is the proxy's CPU time over all the runs' requests,
+	// in microseconds.
+	cpuPerRequestUS float64
+	errors          int64   // failed requests in all runs
+	ratio           float64 // rps over the own bare row's, per round (pairedRatio); NaN when unknown
+}
+
+// summarize computes a row's medians and totals from its samples.
+func summarize(samples []sample) *rowResult {
+	r := &rowResult{samples: samples, ratio: math.NaN()}
+	r.rps, r.p50US, r.p99US = r.median(figRPS), r.median(figP50), r.median(figP99)
+	var calls, requests int64
+	var cpu time.Duration
+	for _, s := range samples {
+		calls, cpu, requests = calls+s.calls, cpu+s.cpu, requests+s.res.Requests
+		r.errors += s.res.Errors
+	}
+	if requests > 0 {
+		r.callsPerRequest = float64(calls) / float64(requests)
+		r.cpuPerRequestUS = float64(cpu.Microseconds()) / float64(requests)
+	}
+	return r
+}
+
+// median is the figure's median over the row's runs.
+func (r *rowResult) median(f figure) float64 {
+	var xs []float64
+	for _, s := range r.samples {
+		xs = append(xs, f(s))
+	}
+	return median(xs)
+}
+
+// setRatios fills in each row's throughput ratio to its own proxy's bare row.
+func setRatios(rows map[string]*rowResult) {
+	for name, r := range rows {
+		if bare := rows[specOf(name).bareRow()]; bare != nil {
+			r.ratio, _, _ = pairedRatio(r, bare, figRPS)
+		}
+	}
+}
+
+// pairedRatio compares a figure of two rows run in the same rounds: the
+// median over the rounds of a's figure over b's in that round (which cancels
+// a drift of the machine's load better than a ratio of medians), and the
+// lowest and highest of those ratios; NaN when the rounds do not pair up.
+func pairedRatio(a, b *rowResult, f figure) (med, lo, hi float64) {
+	var ratios []float64
+	for i := range a.samples {
+		if i < len(b.samples) && f(b.samples[i]) > 0 {
+			ratios = append(ratios, f(a.samples[i])/f(b.samples[i]))
+		}
+	}
+	if len(ratios) == 0 || len(a.samples) != len(b.samples) {
+		return math.NaN(), math.NaN(), math.NaN()
+	}
+	return median(ratios), slices.Min(ratios), slices.Max(ratios)
+}
+
+// median returns the median of xs (the mean of the middle two for an even
+// count), NaN for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return math.NaN()
+	}
+	s := slices.Sorted(slices.Values(xs))
+	m := len(s) / 2
+	if len(s)%2 == 1 {
+		return s[m]
+	}
+	return (s[m-1] + s[m]) / 2
 }
