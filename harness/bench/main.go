@@ -47,9 +47,7 @@ func main() {
 	}
 }
 
-// run does the whole benchmark: tools, servers, the tables and the bursts,
-// the memory figure, the micro-benchmarks; then it prints the report to
-// stdout and writes it to the output file. Progress goes to log.
+// run does the whole benchmark and writes the report; progress goes to log.
 // Everything started is stopped on return, also when ctx is cancelled.
 func run(ctx context.Context, o options, log io.Writer) error {
 	rep := &report{started: time.Now(), opts: o, loadStart: loadAverage()}
@@ -95,11 +93,8 @@ func run(ctx context.Context, o options, log io.Writer) error {
 	rep.loadEnd, rep.elapsed = loadAverage(), time.Since(rep.started)
 	md := rep.markdown()
 	fmt.Print(md)
-	if err := os.WriteFile(o.out, []byte(md), 0o644); err != nil {
-		return err
-	}
 	fmt.Fprintf(log, "bench: report written to %s\n", o.out)
-	return nil
+	return os.WriteFile(o.out, []byte(md), 0o644)
 }
 
 // runProxies starts the proxies, checks every row, runs the tables and the

@@ -28,31 +28,24 @@ type proc struct {
 }
 
 // startProc starts bin with args and polls ready until it holds; it fails,
-// stopping the process, when the process exits, ctx is done or 15 s have
-// passed.
+// stopping the process, when the process exits, ctx is done or 15 s pass.
 func startProc(ctx context.Context, ready func(*proc) bool, name, bin string, args ...string) (*proc, error) {
 	p := &proc{cmd: exec.Command(bin, args...), exited: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr = &p.out, &p.out
-	p.cmd.SysProcAttr = sysProcAttr()
+	p.cmd.Stdout, p.cmd.Stderr, p.cmd.SysProcAttr = &p.out, &p.out, sysProcAttr()
 	if err := p.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}
-	go func() {
-		_ = p.cmd.Wait()
-		close(p.exited)
-	}()
-	for deadline := time.Now().Add(15 * time.Second); !ready(p); {
+	go func() { _ = p.cmd.Wait(); close(p.exited) }()
+	ctx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	defer cancel()
+	for !ready(p) {
 		select {
 		case <-p.exited:
 			return nil, fmt.Errorf("%s exited at start:\n%s", name, p.out.String())
 		case <-ctx.Done():
 			p.stop()
-			return nil, ctx.Err()
+			return nil, fmt.Errorf("%s not ready (%w):\n%s", name, ctx.Err(), p.out.String())
 		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			p.stop()
-			return nil, fmt.Errorf("%s not ready within 15 s:\n%s", name, p.out.String())
 		}
 	}
 	return p, nil
@@ -106,12 +99,11 @@ func startServers(ctx context.Context, root, dir, users string, log io.Writer) (
 // on every Linux that Go supports.
 const clockTick = 10 * time.Millisecond
 
-// statCPU returns utime+stime of a /proc/PID/stat line. The fields are
-// counted after the command name, which may hold spaces and parentheses.
+// statCPU returns utime+stime of a /proc/PID/stat line, counting the fields
+// after the command name (which may hold spaces and parentheses).
 func statCPU(stat string) (time.Duration, error) {
-	i := strings.LastIndexByte(stat, ')')
-	f := strings.Fields(stat[i+1:]) // field 3 (state) first
-	if i < 0 || len(f) < 13 {
+	f := strings.Fields(stat[strings.LastIndexByte(stat, ')')+1:]) // field 3 (state) first
+	if len(f) < 13 {
 		return 0, fmt.Errorf("short stat line %q", stat)
 	}
 	utime, err1 := strconv.ParseInt(f[11], 10, 64) // field 14
@@ -125,8 +117,8 @@ func statCPU(stat string) (time.Duration, error) {
 // cpuTimes is the CPU time (user and system) used so far by each process.
 type cpuTimes map[int]time.Duration
 
-// since returns the CPU time used between two readings by the processes
-// of the later one (a process new since the earlier one counts in full).
+// since returns the CPU time used between two readings by the processes of
+// the later one (a process new since the earlier one counts in full).
 func (after cpuTimes) since(before cpuTimes) time.Duration {
 	var d time.Duration
 	for pid, t := range after {
@@ -136,7 +128,7 @@ func (after cpuTimes) since(before cpuTimes) time.Duration {
 }
 
 // treeCPU reads the CPU times of pid and its direct children (nginx's
-// master and its workers). A child that has exited is left out (nginx's
+// master and its workers), leaving out a child that has exited (nginx's
 // cache loader exits a minute after start).
 func treeCPU(pid int) (cpuTimes, error) {
 	pids, err := withChildren(pid)
@@ -156,9 +148,8 @@ func treeCPU(pid int) (cpuTimes, error) {
 	return out, err
 }
 
-// withChildren returns pid and the PIDs of its direct children (nginx's
-// workers), from /proc/PID/task/*/children (each thread lists the children
-// it forked).
+// withChildren returns pid and its direct children's PIDs, from
+// /proc/PID/task/*/children (each thread lists the children it forked).
 func withChildren(pid int) ([]int, error) {
 	files, err := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/children", pid))
 	out := []int{pid}
