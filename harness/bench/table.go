@@ -15,9 +15,8 @@ type phase struct {
 	rows    map[string]*rowResult
 }
 
-// pauseBetweenRuns lets connections close, resolver calls still under way
-// finish (the plugin does not cancel them when the client goes away), and
-// the proxies settle, so that no run is charged for the one before.
+// pauseBetweenRuns lets connections close, resolver calls under way finish
+// and the proxies settle, so that no run is charged for the one before.
 const pauseBetweenRuns = 500 * time.Millisecond
 
 // measurePhase sets the resolver's latency, warms every row up once (round
@@ -99,41 +98,29 @@ var (
 
 // rowResult sums up the runs of one row at one resolver latency.
 type rowResult struct {
-	samples           []sample
-	rps, p50US, p99US float64 // medians over the runs
-	// callsPerRequest is all the runs' resolver calls over all their requests.
-	callsPerRequest float64
-	// cpuPerRequestUS is the proxy's CPU time over all the runs' requests,
-	// in microseconds.
-	cpuPerRequestUS float64
-	errors          int64   // failed requests in all runs
-	ratio           float64 // rps over the own bare row's, per round (pairedRatio); NaN when unknown
+	samples                          []sample
+	rps, p50US, p99US                float64 // medians over the runs
+	callsPerRequest, cpuPerRequestUS float64 // over all the runs' requests; CPU in µs
+	errors                           int64   // failed requests in all runs
+	ratio                            float64 // rps over the own bare row's, per round (pairedRatio); NaN when unknown
 }
 
 // summarize computes a row's medians and totals from its samples.
 func summarize(samples []sample) *rowResult {
 	r := &rowResult{samples: samples, ratio: math.NaN()}
-	r.rps, r.p50US, r.p99US = r.median(figRPS), r.median(figP50), r.median(figP99)
+	var rps, p50, p99 []float64
 	var calls, requests int64
 	var cpu time.Duration
 	for _, s := range samples {
-		calls, cpu, requests = calls+s.calls, cpu+s.cpu, requests+s.res.Requests
-		r.errors += s.res.Errors
+		rps, p50, p99 = append(rps, figRPS(s)), append(p50, figP50(s)), append(p99, figP99(s))
+		calls, cpu, requests, r.errors = calls+s.calls, cpu+s.cpu, requests+s.res.Requests, r.errors+s.res.Errors
 	}
+	r.rps, r.p50US, r.p99US = median(rps), median(p50), median(p99)
 	if requests > 0 {
 		r.callsPerRequest = float64(calls) / float64(requests)
 		r.cpuPerRequestUS = float64(cpu.Microseconds()) / float64(requests)
 	}
 	return r
-}
-
-// median is the figure's median over the row's runs.
-func (r *rowResult) median(f figure) float64 {
-	var xs []float64
-	for _, s := range r.samples {
-		xs = append(xs, f(s))
-	}
-	return median(xs)
 }
 
 // setRatios fills in each row's throughput ratio to its own proxy's bare row.
@@ -162,8 +149,7 @@ func pairedRatio(a, b *rowResult, f figure) (med, lo, hi float64) {
 	return median(ratios), slices.Min(ratios), slices.Max(ratios)
 }
 
-// median returns the median of xs (the mean of the middle two for an even
-// count), NaN for none.
+// median returns the median of xs (NaN for none).
 func median(xs []float64) float64 {
 	if len(xs) == 0 {
 		return math.NaN()
