@@ -124,7 +124,7 @@ func runProxies(ctx context.Context, o options, rep *report, dir string, ctl res
 		rep.phases = append(rep.phases, ph)
 	}
 	for i, lat := range o.latencies {
-		for j, row := range []string{rowPluginHit, rowNginxAuthCache} {
+		for j, row := range []string{"plugin-hit", "nginx-auth-cache"} {
 			b, err := runBurst(ctx, p.base[specOf(row).ep], ctl, row, o.burst, 2*i+j, lat)
 			if err != nil {
 				return err

@@ -57,7 +57,7 @@ func (r *report) markdown() string {
 			"Connections opened first, then all requests released at once; the credential is a session no proxy has seen.\n\n", r.bursts[0].requests)
 		var rows [][]string
 		for _, x := range r.bursts {
-			label := map[string]string{rowPluginHit: "plugin (cache on)", rowNginxAuthCache: "nginx-auth-cache (`proxy_cache_lock on`)"}[x.row]
+			label := map[string]string{"plugin-hit": "plugin (cache on)", "nginx-auth-cache": "nginx-auth-cache (`proxy_cache_lock on`)"}[x.row]
 			rows = append(rows, []string{label, fmtLatency(x.latency), fmt.Sprint(x.calls), fmt.Sprintf("%d / %d", x.ok, x.requests)})
 		}
 		writeTable(&b, true, []string{"proxy", "resolver latency", "resolver calls", "answered with the identity"}, rows)
@@ -111,7 +111,7 @@ func writePhase(b *strings.Builder, p *phase) {
 	// What each kind of auth adds to its bare proxy's CPU time per request:
 	// steadier than throughput on a machine whose cores everything shares.
 	var parts []string
-	for _, name := range []string{rowPluginHit, rowPluginAnon, rowForwardAuth, rowNginxAuthCache, rowNginxAuth} {
+	for _, name := range []string{"plugin-hit", "plugin-anon", "forwardauth", "nginx-auth-cache", "nginx-auth"} {
 		x, bare := p.rows[name], p.rows[specOf(name).bareRow()]
 		if x != nil && bare != nil && x.cpuPerRequestUS != 0 && bare.cpuPerRequestUS != 0 {
 			parts = append(parts, fmt.Sprintf("%s %+.0f µs", name, x.cpuPerRequestUS-bare.cpuPerRequestUS))

@@ -22,15 +22,15 @@ func fakePhase(latency time.Duration, rows map[string][3]float64) *phase {
 
 func TestEvaluate(t *testing.T) {
 	fast := fakePhase(0, map[string][3]float64{
-		rowTraefikBare: {10000, 1000, 3000}, rowPluginHit: {9500, 1050, 3100}, rowForwardAuth: {3000, 3000, 9000},
-		rowNginxBare: {30000, 500, 900}, rowNginxAuthCache: {27000, 600, 1000},
-		rowTrivial: {9800, 1020, 3000}, rowPluginAnon: {9000, 1100, 3200}, rowPluginReval: {9400, 1060, 3300},
-		rowBareBrowser: {9000, 1100, 3300}, rowTrivialBrowser: {8900, 1120, 3300}, rowHitBrowser: {8600, 1150, 3400}, rowAnonBrowser: {8700, 1140, 3300},
+		"traefik-bare": {10000, 1000, 3000}, "plugin-hit": {9500, 1050, 3100}, "forwardauth": {3000, 3000, 9000},
+		"nginx-bare": {30000, 500, 900}, "nginx-auth-cache": {27000, 600, 1000},
+		"trivial-plugin": {9800, 1020, 3000}, "plugin-anon": {9000, 1100, 3200}, "plugin-revalidating": {9400, 1060, 3300},
+		"traefik-bare-browser": {9000, 1100, 3300}, "trivial-plugin-browser": {8900, 1120, 3300}, "plugin-hit-browser": {8600, 1150, 3400}, "plugin-anon-browser": {8700, 1140, 3300},
 	})
 	slow := fakePhase(20*time.Millisecond, map[string][3]float64{
-		rowPluginHit: {9500, 1050, 3100}, rowForwardAuth: {1400, 22000, 30000}, rowTrivial: {9800, 1020, 3000}, rowPluginReval: {9000, 1100, 3500},
+		"plugin-hit": {9500, 1050, 3100}, "forwardauth": {1400, 22000, 30000}, "trivial-plugin": {9800, 1020, 3000}, "plugin-revalidating": {9000, 1100, 3500},
 	})
-	bursts := []burstResult{{row: rowPluginHit, requests: 200, ok: 200, calls: 1}, {row: rowNginxAuthCache, requests: 200, ok: 200, calls: 3}}
+	bursts := []burstResult{{row: "plugin-hit", requests: 200, ok: 200, calls: 1}, {row: "nginx-auth-cache", requests: 200, ok: 200, calls: 3}}
 	mem := &memResult{sessions: 1000, before: memSnapshot{rss: 1 << 20, heap: 1 << 19}, after: memSnapshot{rss: 1<<20 + 900000, heap: 1<<19 + 1100000}}
 	v := evaluate([]*phase{fast, slow}, bursts, mem)
 	want := []string{
@@ -56,7 +56,7 @@ func TestEvaluate(t *testing.T) {
 }
 
 func TestMarkdown(t *testing.T) {
-	fast := fakePhase(0, map[string][3]float64{rowTraefikBare: {10000, 1000, 3000}, rowPluginHit: {9500, 1050, 3100}})
+	fast := fakePhase(0, map[string][3]float64{"traefik-bare": {10000, 1000, 3000}, "plugin-hit": {9500, 1050, 3100}})
 	r := &report{opts: options{threads: 2, connections: 32, duration: 10 * time.Second, reps: 3, warmup: time.Second},
 		phases: []*phase{fast}, machine: "CPU × 2 cores"}
 	md := r.markdown()
@@ -131,7 +131,7 @@ func TestSummarizeAndRatios(t *testing.T) {
 		t.Errorf("paired p50 ratio = %v, want 2", med)
 	}
 	nginxOnly := summarize(runs(500, 0, 500))
-	rows := map[string]*rowResult{rowTraefikBare: bare, rowPluginHit: hit, rowNginxAuth: nginxOnly}
+	rows := map[string]*rowResult{"traefik-bare": bare, "plugin-hit": hit, "nginx-auth": nginxOnly}
 	setRatios(rows)
 	if bare.ratio != 1 || hit.ratio != 0.5 || !math.IsNaN(nginxOnly.ratio) {
 		t.Errorf("ratios: bare %v, hit %v, nginx-auth without nginx-bare %v (want NaN)", bare.ratio, hit.ratio, nginxOnly.ratio)
@@ -164,5 +164,10 @@ func TestRows(t *testing.T) {
 	}
 	if len(first) != len(rowSpecs) || len(slices.Compact(sorted)) != len(sorted) {
 		t.Errorf("runOrder %v: want every row once", first)
+	}
+	for _, p := range pairTargets {
+		if specOf(p.a).name != p.a || specOf(p.b).name != p.b {
+			t.Errorf("target %s vs %s: no such row", p.a, p.b)
+		}
 	}
 }

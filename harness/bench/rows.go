@@ -12,25 +12,6 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/standin"
 )
 
-// Row names, as printed in the table.
-const (
-	rowTraefikBare    = "traefik-bare"
-	rowTrivial        = "trivial-plugin"
-	rowPluginHit      = "plugin-hit"
-	rowPluginReval    = "plugin-revalidating"
-	rowBareBrowser    = "traefik-bare-browser"
-	rowTrivialBrowser = "trivial-plugin-browser"
-	rowHitBrowser     = "plugin-hit-browser"
-	rowAnonBrowser    = "plugin-anon-browser"
-	rowPluginAnon     = "plugin-anon"
-	rowPluginMiss     = "plugin-miss"
-	rowPluginNoCache  = "plugin-nocache"
-	rowForwardAuth    = "forwardauth"
-	rowNginxBare      = "nginx-bare"
-	rowNginxAuthCache = "nginx-auth-cache"
-	rowNginxAuth      = "nginx-auth"
-)
-
 // What a row's requests carry (rowSpec.cred): the benchmark user's session
 // cookie (the bare rows send it too, so that every proxy parses the same
 // request), no credentials, or a new session cookie on every request (a wrk
@@ -77,21 +58,21 @@ type rowSpec struct {
 
 // rowSpecs are the rows in the table's order.
 var rowSpecs = []rowSpec{
-	{rowTraefikBare, "bare", false, benchCookie, false, noAuth, "Traefik v3.6.12 routing to the backend, no middleware (the limit)"},
-	{rowTrivial, "trivial", false, benchCookie, false, noAuth, "a trivial Yaegi plugin of the bench's own (`harness/bench/trivialplugin`: sets one request header, calls next), loaded with `localPlugins` beside this one: the interpreter's floor"},
-	{rowPluginHit, "hit", false, benchCookie, false, cached, "this plugin, one session cookie, answers served from the cache"},
-	{rowPluginReval, "reval", false, benchCookie, false, revalid, "this plugin, `cacheTTL: 1ms` and `staleWhileRevalidate: 5m`: every hit is past `cacheTTL`, served at once while a background call refreshes it"},
-	{rowBareBrowser, "bare", false, benchCookie, true, noAuth, "traefik-bare with the dozen headers a browser sends with a page load (User-Agent, Accept, Accept-Language, Accept-Encoding, Referer, Sec-Fetch-*, Sec-Ch-Ua*, Upgrade-Insecure-Requests, Cache-Control)"},
-	{rowTrivialBrowser, "trivial", false, benchCookie, true, noAuth, "trivial-plugin with the browser's headers"},
-	{rowHitBrowser, "hit", false, benchCookie, true, cached, "plugin-hit with the browser's headers"},
-	{rowAnonBrowser, "anon", false, noCredential, true, noAuth, "plugin-anon with the browser's headers"},
-	{rowPluginAnon, "anon", false, noCredential, false, noAuth, "this plugin, requests without credentials"},
-	{rowPluginMiss, "miss", false, freshCookie, false, missed, "this plugin, a new session cookie on every request (wrk Lua script), cache on: one resolver call each (the stand-in answers `x-authgear-session-valid: false` for an unknown session, as Authgear does)"},
-	{rowPluginNoCache, "nocache", false, benchCookie, false, uncached, "this plugin, `cacheTTL: 0`: no cache, but concurrent requests with the same credential still share one resolver call (hence fewer than 1 call per request under load)"},
-	{rowForwardAuth, "forwardauth", false, benchCookie, false, uncached, "Traefik's ForwardAuth to the same resolver, `authResponseHeadersRegex: ^X-Authgear-`"},
-	{rowNginxBare, "nginxbare", true, benchCookie, false, noAuth, "nginx proxying to the backend (upstream keep-alive)"},
-	{rowNginxAuthCache, "nginxcache", true, benchCookie, false, cached, "nginx `auth_request` with `proxy_cache` on the auth location (Authgear's docs; key over all four credential inputs)"},
-	{rowNginxAuth, "nginxauth", true, benchCookie, false, uncached, "nginx `auth_request` without cache"},
+	{"traefik-bare", "bare", false, benchCookie, false, noAuth, "Traefik v3.6.12 routing to the backend, no middleware (the limit)"},
+	{"trivial-plugin", "trivial", false, benchCookie, false, noAuth, "a trivial Yaegi plugin of the bench's own (`harness/bench/trivialplugin`: sets one request header, calls next), loaded with `localPlugins` beside this one: the interpreter's floor"},
+	{"plugin-hit", "hit", false, benchCookie, false, cached, "this plugin, one session cookie, answers served from the cache"},
+	{"plugin-revalidating", "reval", false, benchCookie, false, revalid, "this plugin, `cacheTTL: 1ms` and `staleWhileRevalidate: 5m`: every hit is past `cacheTTL`, served at once while a background call refreshes it"},
+	{"traefik-bare-browser", "bare", false, benchCookie, true, noAuth, "traefik-bare with the dozen headers a browser sends with a page load (User-Agent, Accept, Accept-Language, Accept-Encoding, Referer, Sec-Fetch-*, Sec-Ch-Ua*, Upgrade-Insecure-Requests, Cache-Control)"},
+	{"trivial-plugin-browser", "trivial", false, benchCookie, true, noAuth, "trivial-plugin with the browser's headers"},
+	{"plugin-hit-browser", "hit", false, benchCookie, true, cached, "plugin-hit with the browser's headers"},
+	{"plugin-anon-browser", "anon", false, noCredential, true, noAuth, "plugin-anon with the browser's headers"},
+	{"plugin-anon", "anon", false, noCredential, false, noAuth, "this plugin, requests without credentials"},
+	{"plugin-miss", "miss", false, freshCookie, false, missed, "this plugin, a new session cookie on every request (wrk Lua script), cache on: one resolver call each (the stand-in answers `x-authgear-session-valid: false` for an unknown session, as Authgear does)"},
+	{"plugin-nocache", "nocache", false, benchCookie, false, uncached, "this plugin, `cacheTTL: 0`: no cache, but concurrent requests with the same credential still share one resolver call (hence fewer than 1 call per request under load)"},
+	{"forwardauth", "forwardauth", false, benchCookie, false, uncached, "Traefik's ForwardAuth to the same resolver, `authResponseHeadersRegex: ^X-Authgear-`"},
+	{"nginx-bare", "nginxbare", true, benchCookie, false, noAuth, "nginx proxying to the backend (upstream keep-alive)"},
+	{"nginx-auth-cache", "nginxcache", true, benchCookie, false, cached, "nginx `auth_request` with `proxy_cache` on the auth location (Authgear's docs; key over all four credential inputs)"},
+	{"nginx-auth", "nginxauth", true, benchCookie, false, uncached, "nginx `auth_request` without cache"},
 }
 
 // cookie is the Cookie header of one request of the row ("" none).
@@ -105,16 +86,16 @@ func (s rowSpec) cookie() string {
 // bareRow is the row of the same proxy without authentication.
 func (s rowSpec) bareRow() string {
 	if s.nginx {
-		return rowNginxBare
+		return "nginx-bare"
 	}
-	return rowTraefikBare
+	return "traefik-bare"
 }
 
 // runOrder is the order of one round: Traefik and nginx rows alternate while
 // both last, so that a slow drift of the machine's load (it is shared) hits
 // both proxies alike. Odd rounds run it backwards.
-var runOrder = []string{rowTraefikBare, rowNginxBare, rowTrivial, rowNginxAuthCache, rowPluginHit, rowNginxAuth, rowForwardAuth,
-	rowBareBrowser, rowTrivialBrowser, rowHitBrowser, rowAnonBrowser, rowPluginReval, rowPluginAnon, rowPluginNoCache, rowPluginMiss}
+var runOrder = []string{"traefik-bare", "nginx-bare", "trivial-plugin", "nginx-auth-cache", "plugin-hit", "nginx-auth", "forwardauth",
+	"traefik-bare-browser", "trivial-plugin-browser", "plugin-hit-browser", "plugin-anon-browser", "plugin-revalidating", "plugin-anon", "plugin-nocache", "plugin-miss"}
 
 // roundOrder returns the rows of round r (0-based).
 func roundOrder(r int) []string {
