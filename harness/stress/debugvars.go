@@ -9,7 +9,7 @@ import (
 )
 
 // runtimeStats are figures from Traefik's own Go runtime, read through its
-// debug endpoints (see debugStatic).
+// debug endpoints (harness.DebugAPI).
 type runtimeStats struct {
 	liveHeap   int64 // bytes allocated and still reachable, right after a forced GC
 	goroutines int64

@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"net/http"
-	"strings"
 	"time"
 
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
@@ -17,17 +15,11 @@ import (
 // Traefik's output.
 type env struct {
 	*stack.Stack
-	oracle *oracle
-	logs   *logWatch
+	identity oracle
+	logs     *logWatch
 	// tlsURL is the "websecure" entrypoint's URL (TLS, HTTP/2 by ALPN).
 	tlsURL string
 }
-
-// debugStatic turns on Traefik's debug endpoints (expvar, pprof) on its
-// admin entrypoint, for its live heap and goroutine count (runtimeStats). It
-// also turns on block and mutex profiling; the flood's throughput was the
-// same with and without (within the noise of a shared 2-core machine).
-const debugStatic = "api:\n  insecure: true\n  debug: true\n"
 
 // startEnv starts a stack with mws, each routed at /<name>/ on the plain
 // entrypoint and on the TLS one, as stack.PlainRoute is without middleware,
@@ -42,7 +34,7 @@ func startEnv(t harness.Options, mws ...stack.Middleware) (*env, error) {
 	if err != nil {
 		return nil, err
 	}
-	e := &env{oracle: newOracle(cfg), logs: &logWatch{}, tlsURL: "https://" + addr}
+	e := &env{identity: newOracle(cfg), logs: &logWatch{}, tlsURL: "https://" + addr}
 	t.EntryPoints, t.Output = map[string]string{"websecure": addr}, e.logs
 	e.Stack, err = stack.Start(context.Background(), stack.Options{Middlewares: mws, Routes: routes(mws), Backend: reportIdentity, Traefik: t})
 	return e, err
@@ -68,12 +60,8 @@ func (e *env) rss() int64 {
 
 // health records whether Traefik is still running and logged no panic.
 func (e *env) health(rep *report, part string) {
-	n, first := e.logs.panicCount()
-	value := count(int64(n))
-	if n > 0 {
-		value += ": " + strings.Join(first, " / ")
-	}
-	rep.check(part, "panics in Traefik's log", value, "0", n == 0)
+	panics := e.logs.panicLines()
+	rep.check(part, "panics in Traefik's log", panics.String(), "0", panics.n == 0)
 	select {
 	case <-e.Traefik.Exited():
 		rep.check(part, "Traefik still running at the end", "no: it exited", "yes", false)
@@ -91,19 +79,4 @@ func newClient(t *http.Transport) *http.Client {
 func h1Client(conns int) *http.Client {
 	return newClient(&http.Transport{MaxIdleConns: conns, MaxIdleConnsPerHost: conns, MaxConnsPerHost: conns,
 		IdleConnTimeout: 30 * time.Second, DisableCompression: true})
-}
-
-// tlsClient speaks HTTP/2 over TLS to Traefik's default (self-signed)
-// certificate.
-func tlsClient() *http.Client {
-	//nolint:gosec // Traefik's default certificate, loopback only
-	return newClient(&http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true})
-}
-
-// h2cClient speaks HTTP/2 without TLS (prior knowledge), which Traefik's
-// plain entrypoints accept.
-func h2cClient() *http.Client {
-	var p http.Protocols
-	p.SetUnencryptedHTTP2(true)
-	return newClient(&http.Transport{Protocols: &p})
 }

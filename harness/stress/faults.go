@@ -5,7 +5,6 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/standin"
 )
@@ -32,21 +31,17 @@ var faultPhases = []struct {
 	{name: "1 MiB header", fault: standin.Fault{Mode: standin.ModeHugeHeader}, status: http.StatusBadGateway},
 }
 
+// faultsMiddleware has cacheTTL 0, so that every request with credentials
+// asks the resolver, staleIfError 0 and onResolverError reject: no identity
+// may pass while the resolver fails.
+var faultsMiddleware = stack.Middleware{Name: "faults", Options: map[string]any{
+	"timeout": faultTimeout.String(), "cacheTTL": "0", "staleIfError": "0", "onResolverError": "reject"}}
+
 // runFaults drives traffic from a small pool of real users (and anonymous
-// clients) while the resolver misbehaves in turn, with cacheTTL 0 so that
-// every request with credentials asks the resolver, staleIfError 0 and
-// onResolverError reject: no identity may pass while the resolver fails.
-func runFaults(o *options, rep *report) error {
+// clients) while the resolver misbehaves in turn.
+func runFaults(o *options, e *env, rep *report) error {
 	const part = "faults"
-	e, err := startEnv(harness.Options{}, stack.Middleware{Name: "faults", Options: map[string]any{
-		"timeout": faultTimeout.String(), "cacheTTL": "0", "staleIfError": "0", "onResolverError": "reject"}})
-	if err != nil {
-		return err
-	}
-	defer e.Stop()
-	creds := knownCredentials(e.oracle)
-	url := e.URL("/faults/x?small=1")
-	client := h1Client(8)
+	creds, url, client := knownCredentials(e.identity), e.URL("/faults/x?small=1"), h1Client(8)
 	for _, ph := range faultPhases {
 		if ph.refuse {
 			e.Resolver.StopListening()
@@ -57,10 +52,10 @@ func runFaults(o *options, rep *report) error {
 		res := runLoad(loadSpec{client: client, workers: 8, duration: o.faultPhase, max: 2_000_000,
 			next: func(i int64) job {
 				c := creds[i%int64(len(creds))]
-				if c.name == "no credential" {
-					return job{req: get(url, c.header), want: c.want, status: http.StatusOK}
+				if c.name != "no credential" && ph.status != http.StatusOK {
+					return job{req: get(url, c.header), status: ph.status} // no identity may pass
 				}
-				return job{req: get(url, c.header), want: c.want, status: ph.status, failing: ph.status != http.StatusOK}
+				return c.job(url)
 			}})
 		calls := e.Resolver.Calls() - calls0
 
@@ -73,9 +68,7 @@ func runFaults(o *options, rep *report) error {
 			e.Resolver.SetFault(standin.Fault{})
 		}
 		time.Sleep(faultTimeout + 200*time.Millisecond)
-		start := time.Now()
-		first := one(client, job{req: get(url, creds[0].header), want: creds[0].want, status: http.StatusOK})
-		took := time.Since(start).Round(time.Millisecond)
+		first := one(client, creds[0].job(url))
 
 		rep.info(part, ph.name+": requests served / answers / resolver calls",
 			fmt.Sprintf("%s / %s / %s", count(res.requests), statusCounts(res.statuses), count(calls)))
@@ -84,9 +77,8 @@ func runFaults(o *options, rep *report) error {
 		if ph.status != http.StatusOK {
 			recovered := first.failures() == 0 && first.statuses[http.StatusOK] == 1
 			rep.check(part, ph.name+": first request after the fault ends",
-				fmt.Sprintf("recovered %v (%s) in %s", recovered, statusCounts(first.statuses), took), "200 with its identity", recovered)
+				fmt.Sprintf("recovered %v (%s) in %s", recovered, statusCounts(first.statuses), first.elapsed.Round(time.Millisecond)), "200 with its identity", recovered)
 		}
 	}
-	e.health(rep, part)
 	return nil
 }

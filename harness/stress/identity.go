@@ -53,24 +53,20 @@ func identitySummary(h, trailer http.Header) string {
 }
 
 // oracle answers "what identity must the backend see for these request
-// headers": the stand-in's answer to exactly these headers, asked in process.
-type oracle struct {
-	r *standin.Resolver
-}
+// headers": the summary of the identity headers the stand-in issues for
+// exactly these headers, asked in process, as the plugin forwards them.
+type oracle func(h http.Header) string
 
-func newOracle(cfg standin.Config) *oracle {
-	return &oracle{r: standin.New(cfg)}
-}
-
-// identity returns the summary of the identity headers the stand-in issues
-// for a request with header h, as the plugin would forward it.
-func (o *oracle) identity(h http.Header) string {
-	req := httptest.NewRequest(http.MethodGet, "http://"+stack.PublicHost+standin.PathResolve, nil)
-	req.Header = h.Clone()
-	req.Header.Set("X-Forwarded-Host", stack.PublicHost)
-	rec := httptest.NewRecorder()
-	o.r.ServeHTTP(rec, req)
-	return identitySummary(rec.Header(), nil)
+func newOracle(cfg standin.Config) oracle {
+	r := standin.New(cfg)
+	return func(h http.Header) string {
+		req := httptest.NewRequest(http.MethodGet, "http://"+stack.PublicHost+standin.PathResolve, nil)
+		req.Header = h.Clone()
+		req.Header.Set("X-Forwarded-Host", stack.PublicHost)
+		rec := httptest.NewRecorder()
+		r.ServeHTTP(rec, req)
+		return identitySummary(rec.Header(), nil)
+	}
 }
 
 // credential is one way a client presents credentials, with the identity
@@ -81,26 +77,26 @@ type credential struct {
 	want   string // identity summary
 }
 
+// job is a GET of url with c, which must get 200 with c's identity.
+func (c credential) job(url string) job {
+	return job{req: get(url, c.header), want: c.want, status: http.StatusOK}
+}
+
 // knownCredentials returns every credential source of the users, a stale
 // session, and no credential at all.
-func knownCredentials(o *oracle) []credential {
+func knownCredentials(o oracle) []credential {
 	list := []struct{ name, header, value string }{
-		{"alice session", "Cookie", "session=alice-session"},
-		{"alice app_session", "Cookie", "app_session=alice-app-session"},
-		{"alice app_access_token", "Cookie", "app_access_token=alice-app-token"},
-		{"alice bearer", "Authorization", "Bearer alice-token"},
-		{"bob session", "Cookie", "session=bob-session"},
-		{"bob bearer", "Authorization", "bearer bob-token"},
-		{"carol session", "Cookie", "session=carol-session"},
-		{"anon session", "Cookie", "session=anon-session"},
-		{"stale session", "Cookie", "session=stale-session"},
-		{"invalid bearer", "Authorization", "Bearer nobody-token"},
+		{"alice session", "Cookie", "session=alice-session"}, {"alice app_session", "Cookie", "app_session=alice-app-session"},
+		{"alice app_access_token", "Cookie", "app_access_token=alice-app-token"}, {"alice bearer", "Authorization", "Bearer alice-token"},
+		{"bob session", "Cookie", "session=bob-session"}, {"bob bearer", "Authorization", "bearer bob-token"},
+		{"carol session", "Cookie", "session=carol-session"}, {"anon session", "Cookie", "session=anon-session"},
+		{"stale session", "Cookie", "session=stale-session"}, {"invalid bearer", "Authorization", "Bearer nobody-token"},
 		{"no credential", "Accept", "*/*"},
 	}
 	out := make([]credential, 0, len(list))
 	for _, c := range list {
 		h := http.Header{c.header: {c.value}}
-		out = append(out, credential{name: c.name, header: h, want: o.identity(h)})
+		out = append(out, credential{name: c.name, header: h, want: o(h)})
 	}
 	return out
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"regexp"
 	"strconv"
 	"strings"
@@ -9,16 +8,14 @@ import (
 )
 
 // logWatch receives Traefik's output and counts the lines that mention a
-// panic: Traefik's recovery middleware logs "Recovered from panic in HTTP
-// handler" at ERROR, and a crash prints "panic:".
+// panic (Traefik's recovery middleware logs "Recovered from panic in HTTP
+// handler" at ERROR, and a crash prints "panic:"), and keeps the plugin's
+// last cache size report (logged at DEBUG level from its stdout).
 type logWatch struct {
-	mu      sync.Mutex
-	partial []byte
-	panics  int
-	first   []string // the first panic lines, for the report
-	// cacheReport is the last cache size report of the plugin (logged at
-	// DEBUG level from its stdout), parsed by cacheReportLine.
-	cacheReport []string
+	mu          sync.Mutex
+	partial     string // the unfinished last line
+	panics      tally
+	cacheReport []string // cacheReportLine's submatches
 }
 
 // cacheReportLine matches the plugin's cache size report, e.g.
@@ -30,42 +27,28 @@ var cacheReportLine = regexp.MustCompile(`cache holds (\d+) entries \(max (\d+)(
 func (w *logWatch) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	w.partial = append(w.partial, p...)
-	for {
-		i := bytes.IndexByte(w.partial, '\n')
-		if i < 0 {
-			break
-		}
-		w.line(string(w.partial[:i]))
-		w.partial = w.partial[i+1:]
+	lines := strings.Split(w.partial+string(p), "\n")
+	if w.partial = lines[len(lines)-1]; len(w.partial) > 64<<10 { // a very long line: judge what we have
+		w.partial = ""
+	} else {
+		lines = lines[:len(lines)-1]
 	}
-	if len(w.partial) > 64<<10 { // a very long line: judge what we have
-		w.line(string(w.partial))
-		w.partial = nil
+	for _, l := range lines {
+		if m := cacheReportLine.FindStringSubmatch(l); m != nil {
+			w.cacheReport = m
+		}
+		if strings.Contains(strings.ToLower(l), "panic") {
+			w.panics.add(l[:min(len(l), 300)])
+		}
 	}
 	return len(p), nil
 }
 
-func (w *logWatch) line(s string) {
-	if m := cacheReportLine.FindStringSubmatch(s); m != nil {
-		w.cacheReport = m
-	}
-	if strings.Contains(strings.ToLower(s), "panic") {
-		w.panics++
-		if len(w.first) < 3 {
-			if len(s) > 300 {
-				s = s[:300] + "..."
-			}
-			w.first = append(w.first, s)
-		}
-	}
-}
-
-// panicCount returns the number of panic lines so far and the first ones.
-func (w *logWatch) panicCount() (int, []string) {
+// panicLines returns the lines that mentioned a panic so far.
+func (w *logWatch) panicLines() tally {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return w.panics, append([]string(nil), w.first...)
+	return w.panics
 }
 
 // lastCacheReport returns the plugin's last cache size report: entries, max

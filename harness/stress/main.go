@@ -1,19 +1,20 @@
 // Command stress shows, with figures, that the plugin keeps serving, keeps
 // its memory bounded and never hands out an identity it should not, under
 // floods, resolver faults, spoofed and malformed input, fuzzing, a soak and
-// configuration reloads. It runs a real Traefik v3.6.12 with the plugin (see
-// internal/harness), the stand-in resolver and an echo backend, all on
-// 127.0.0.1, prints a Markdown summary table, writes it to
+// configuration reloads. Each part runs on internal/stack (a real Traefik
+// v3.6.12 with the plugin, the stand-in resolver and the echo backend, all
+// on 127.0.0.1); the command prints a Markdown summary table, writes it to
 // stress/results.md, and exits with status 1 when a limit does not hold.
 //
 //	go run ./stress            # the full run (make stress), about 25 minutes
-//	go run ./stress -quick     # about 3 minutes, smaller figures
+//	go run ./stress -quick     # about 4 minutes, smaller figures
 //	go run ./stress -parts spoof,malformed
 //
 // Every loop is bounded in count and time.
 package main
 
 import (
+	"cmp"
 	"flag"
 	"fmt"
 	"os"
@@ -24,72 +25,101 @@ import (
 	"time"
 
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 )
 
 // options are the command's flags.
 type options struct {
-	quick         bool
-	parts         string
-	floodRequests int64
-	floodWorkers  int
-	faultPhase    time.Duration
-	soak          time.Duration
-	soakRate      int
-	reloads       int
-	fuzzTime      time.Duration
-	out           string
+	quick                           bool
+	parts, out                      string
+	floodRequests                   int64
+	floodWorkers, soakRate, reloads int
+	faultPhase, soak, fuzzTime      time.Duration
 }
 
-// part is one section of the run.
+// part is one section of the run: on a stack of its own with Traefik's
+// options and the middlewares mws (none: no stack), run.
 type part struct {
-	name string
-	run  func(*options, *report) error
+	name    string
+	traefik harness.Options
+	mws     []stack.Middleware
+	run     func(*options, *env, *report) error
 }
 
-var allParts = []part{
-	{"spoof", runSpoof},
-	{"malformed", runMalformed},
-	{"faults", runFaults},
-	{"flood", runFlood},
-	{"reloads", runReloads},
-	{"soak", runSoak},
-	{"fuzz", runFuzz},
+// parts are the sections of the run, in order.
+func parts(o *options) []part {
+	debug := harness.Options{ExtraStatic: harness.DebugAPI} // for runtimeStats
+	return []part{
+		{"spoof", harness.Options{}, spoofMiddlewares, runSpoof},
+		{"malformed", harness.Options{}, []stack.Middleware{malformedMiddleware}, runMalformed},
+		{"faults", harness.Options{}, []stack.Middleware{faultsMiddleware}, runFaults},
+		// DEBUG: Traefik logs the plugin's stdout, where the cache reports
+		// its size every 10,000 insertions.
+		{"flood", harness.Options{LogLevel: "DEBUG", ExtraStatic: harness.DebugAPI}, []stack.Middleware{floodMiddleware}, runFlood},
+		{"reloads", debug, []stack.Middleware{reloadMiddleware}, runReloads},
+		{"soak", debug, []stack.Middleware{soakMiddleware(o)}, runSoak},
+		{"fuzz", harness.Options{}, nil, runFuzz},
+	}
+}
+
+// runPart runs p, on a stack of its own unless it has no middlewares, and
+// records the stack's health after it.
+func runPart(o *options, p part, rep *report) error {
+	if p.mws == nil {
+		return p.run(o, nil, rep)
+	}
+	e, err := startEnv(p.traefik, p.mws...)
+	if err != nil {
+		return err
+	}
+	defer e.Stop()
+	if err := p.run(o, e, rep); err != nil {
+		return err
+	}
+	e.health(rep, p.name)
+	return nil
 }
 
 func main() {
 	o := parseFlags()
 	root, err := harness.RepoRoot()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "stress:", err)
-		os.Exit(2)
+	if err == nil {
+		_, err = harness.TraefikBinary()
 	}
-	if _, err := harness.TraefikBinary(); err != nil {
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "stress:", err)
 		os.Exit(2)
 	}
 	rep := &report{}
 	start := time.Now()
-	for _, p := range allParts {
+	for _, p := range parts(o) {
 		if o.parts != "" && !slices.Contains(strings.Split(strings.ReplaceAll(o.parts, " ", ""), ","), p.name) {
 			continue
 		}
 		fmt.Printf("\n== %s\n", p.name)
 		t0 := time.Now()
-		if err := p.run(o, rep); err != nil {
+		if err := runPart(o, p, rep); err != nil {
 			rep.check(p.name, "part ran to the end", "error: "+err.Error(), "no error", false)
 		}
 		fmt.Printf("   (%s in %s)\n", p.name, time.Since(t0).Round(time.Second))
 	}
 	elapsed := time.Since(start).Round(time.Second)
-
-	table := rep.markdown()
+	table, failed := rep.markdown(), rep.failed()
 	fmt.Printf("\n%s\n", table)
-	failed := rep.failed()
-	doc := resultsDoc(o, table, elapsed, len(failed))
-	out := o.out
-	if out == "" {
-		out = filepath.Join(root, "harness", "stress", "results.md")
+	mode, verdict := "full", "every limit holds"
+	if o.quick {
+		mode = "quick (-quick)"
 	}
+	if len(failed) > 0 {
+		verdict = fmt.Sprintf("**%d limits do not hold**", len(failed))
+	}
+	doc := fmt.Sprintf("# Stress results\n\n"+
+		"`make stress` (`go run ./stress`), %s run, %s, on %d CPU cores, %s/%s, %s; Traefik v3.6.12 with the plugin "+
+		"interpreted by its embedded Yaegi; stand-in resolver and echo backend in the same process as the load "+
+		"generator, all on 127.0.0.1. Run took %s; %s.\n\n%s",
+		mode, time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH,
+		runtime.Version(), elapsed, verdict, table)
+	out := cmp.Or(o.out, filepath.Join(root, "harness", "stress", "results.md"))
 	if err := os.WriteFile(out, []byte(doc), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "stress: write results:", err)
 		os.Exit(2)
@@ -118,39 +148,14 @@ func parseFlags() *options {
 	flag.DurationVar(&o.fuzzTime, "fuzztime", 20*time.Second, "fuzz: -fuzztime of each fuzz target")
 	flag.StringVar(&o.out, "out", "", "results file (default stress/results.md)")
 	flag.Parse()
-	if o.quick {
+	if o.quick { // the quick defaults, for the flags not given
 		set := map[string]bool{}
 		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		quick := map[string]func(){
-			"flood":       func() { o.floodRequests = 50_000 },
-			"fault-phase": func() { o.faultPhase = 1500 * time.Millisecond },
-			"soak":        func() { o.soak = 30 * time.Second },
-			"reloads":     func() { o.reloads = 40 },
-			"fuzztime":    func() { o.fuzzTime = 3 * time.Second },
-		}
-		for name, apply := range quick {
+		for name, value := range map[string]string{"flood": "50000", "fault-phase": "1.5s", "soak": "30s", "reloads": "40", "fuzztime": "3s"} {
 			if !set[name] {
-				apply()
+				_ = flag.Set(name, value)
 			}
 		}
 	}
 	return o
-}
-
-// resultsDoc is the content of stress/results.md.
-func resultsDoc(o *options, table string, elapsed time.Duration, failed int) string {
-	mode := "full"
-	if o.quick {
-		mode = "quick (-quick)"
-	}
-	verdict := "every limit holds"
-	if failed > 0 {
-		verdict = fmt.Sprintf("**%d limits do not hold**", failed)
-	}
-	return fmt.Sprintf("# Stress results\n\n"+
-		"`make stress` (`go run ./stress`), %s run, %s, on %d CPU cores, %s/%s, %s; Traefik v3.6.12 with the plugin "+
-		"interpreted by its embedded Yaegi; stand-in resolver and echo backend in the same process as the load "+
-		"generator, all on 127.0.0.1. Run took %s; %s.\n\n%s",
-		mode, time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH,
-		runtime.Version(), elapsed, verdict, table)
 }

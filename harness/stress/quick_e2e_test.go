@@ -35,8 +35,8 @@ func TestSpoofingAndMalformedInput(t *testing.T) {
 		name string
 		run  func(*report)
 	}{
-		{"spoofing matrix", func(rep *report) { spoofReport(rep, spoofMatrix(e)) }},
-		{"malformed input", func(rep *report) { malformedReport(rep, malformedRun(e)) }},
+		{"spoofing matrix", func(rep *report) { runSpoof(nil, e, rep) }},
+		{"malformed input", func(rep *report) { runMalformed(nil, e, rep) }},
 		{"traefik", func(rep *report) { e.health(rep, "traefik") }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,11 +54,9 @@ func TestShortFuzz(t *testing.T) {
 	}
 	for _, target := range fuzzTargets {
 		t.Run(target, func(t *testing.T) {
-			r := fuzzOnce(target, 3*time.Second)
-			t.Logf("%s: %d execs", target, r.execs)
-			if r.crashes != 0 {
-				t.Errorf("%s failed (input %s):\n%s", target, r.input, r.output)
-			}
+			rep := &report{}
+			fuzzCheck(rep, target, 3*time.Second)
+			checkRows(t, rep)
 		})
 	}
 }

@@ -3,8 +3,10 @@ package main
 import (
 	"bufio"
 	"io"
+	"maps"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 )
@@ -35,23 +37,12 @@ func answerOf(resp *http.Response, err error) answer {
 // given, "Connection: close", and, when chunked, a chunked body followed by
 // the trailer lines.
 func rawMessage(method, path, host string, lines []string, chunked bool, trailers []string) []byte {
-	var b strings.Builder
-	b.WriteString(method + " " + path + " HTTP/1.1\r\nHost: " + host + "\r\n")
-	for _, l := range lines {
-		b.WriteString(l + "\r\n")
-	}
+	head, body := append([]string{method + " " + path + " HTTP/1.1", "Host: " + host}, lines...), ""
 	if chunked {
-		b.WriteString("Transfer-Encoding: chunked\r\n")
+		head = append(head, "Transfer-Encoding: chunked")
+		body = strings.Join(slices.Concat([]string{"5", "hello", "0"}, trailers, []string{"", ""}), "\r\n")
 	}
-	b.WriteString("Connection: close\r\n\r\n")
-	if chunked {
-		b.WriteString("5\r\nhello\r\n0\r\n")
-		for _, t := range trailers {
-			b.WriteString(t + "\r\n")
-		}
-		b.WriteString("\r\n")
-	}
-	return []byte(b.String())
+	return []byte(strings.Join(append(head, "Connection: close", "", ""), "\r\n") + body)
 }
 
 // sendRaw sends msg on a new connection to addr and reads the answer.
@@ -69,14 +60,9 @@ func sendRaw(addr string, msg []byte) answer {
 	return answerOf(resp, err)
 }
 
-// get returns a GET request for url with the given headers.
+// get returns a GET request for url (ours) with the given headers.
 func get(url string, h http.Header) *http.Request {
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		panic(err) // the URLs are ours
-	}
-	for k, vs := range h {
-		req.Header[k] = vs
-	}
+	req, _ := http.NewRequest(http.MethodGet, url, nil)
+	maps.Copy(req.Header, h)
 	return req
 }

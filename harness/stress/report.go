@@ -5,52 +5,32 @@ import (
 	"maps"
 	"slices"
 	"strings"
-	"sync"
 )
 
-// row is one figure of the summary table.
-type row struct {
-	part, figure, value string
-	limit               string // empty: informational, no limit
-	pass                bool
-}
+// row is one figure of the summary table: without a limit, informational.
+type row struct{ part, figure, value, limit, result string }
 
-// report collects the figures of a run; safe for concurrent use.
-type report struct {
-	mu   sync.Mutex
-	rows []row
-}
+// report collects the figures of a run.
+type report struct{ rows []row }
 
 // info records a figure that has no limit.
 func (r *report) info(part, figure, value string) { r.check(part, figure, value, "", true) }
 
 // check records a figure with its limit and whether it holds.
 func (r *report) check(part, figure, value, limit string, pass bool) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	x := row{part: part, figure: figure, value: value, limit: limit, pass: pass}
-	r.rows = append(r.rows, x)
-	fmt.Printf("  [%-4s] %-10s %-58s %s\n", x.result(), part, figure, value)
-}
-
-// result is PASS, FAIL or, without a limit, empty.
-func (x row) result() string {
-	switch {
-	case x.limit == "":
-		return ""
-	case x.pass:
-		return "PASS"
+	x := row{part, figure, value, limit, map[bool]string{true: "PASS", false: "FAIL"}[pass]}
+	if limit == "" {
+		x.result = ""
 	}
-	return "FAIL"
+	r.rows = append(r.rows, x)
+	fmt.Printf("  [%-4s] %-10s %-58s %s\n", x.result, part, figure, value)
 }
 
 // failed returns the rows whose limit does not hold.
 func (r *report) failed() []row {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	var out []row
 	for _, x := range r.rows {
-		if x.result() == "FAIL" {
+		if x.result == "FAIL" {
 			out = append(out, x)
 		}
 	}
@@ -59,17 +39,12 @@ func (r *report) failed() []row {
 
 // markdown renders the table.
 func (r *report) markdown() string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
 	esc := strings.NewReplacer("|", `\|`, "\n", " ").Replace // keeps a cell inside its column
 	var b strings.Builder
 	b.WriteString("| part | figure | value | limit | result |\n| --- | --- | --- | --- | --- |\n")
 	for _, x := range r.rows {
-		result := x.result()
-		if result == "FAIL" {
-			result = "**FAIL**"
-		}
-		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", x.part, esc(x.figure), esc(x.value), esc(x.limit), result)
+		fmt.Fprintf(&b, "| %s | %s | %s | %s | %s |\n", x.part, esc(x.figure), esc(x.value), esc(x.limit),
+			strings.ReplaceAll(x.result, "FAIL", "**FAIL**"))
 	}
 	return b.String()
 }
@@ -95,8 +70,15 @@ func (t tally) String() string {
 }
 
 // mib renders a byte count in MiB.
-func mib(n int64) string {
-	return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20))
+func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
+
+// mibs renders byte counts in MiB, "a → b → ...".
+func mibs(ns ...int64) string {
+	out := make([]string, len(ns))
+	for i, n := range ns {
+		out[i] = mib(n)
+	}
+	return strings.Join(out, " → ")
 }
 
 // count renders an integer with thousands separators.

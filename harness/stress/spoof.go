@@ -1,22 +1,24 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"crypto/tls"
 	"fmt"
-	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"sort"
 	"strings"
 	"sync"
 
-	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 )
 
 // This is the project's one table of spoofed identity headers: forged
-// headers (forgedHeaders, each in every spelling, and all at once) × ways of
-// sending them (spoofWays) × credentials × routes (spoofTargets) ×
-// protocols.
+// headers (each in every spelling, and all at once) × ways of sending them
+// × credentials × routes × protocols.
 
 // field is one header: name and value.
 type field struct{ name, value string }
@@ -26,28 +28,17 @@ type field struct{ name, value string }
 // value that would grant something if a backend or the plugin's own policy
 // (requireSession, allowedRoles) believed it.
 var forgedHeaders = []field{
-	{"X-Authgear-Session-Valid", "true"},
-	{"X-Authgear-User-Id", "forged"},
-	{"X-Authgear-User-Anonymous", "false"},
-	{"X-Authgear-User-Verified", "true"},
-	{"X-Authgear-User-Can-Reauthenticate", "true"},
-	{"X-Authgear-User-Roles", "admin"},
-	{"X-Authgear-Session-Amr", "pwd otp"},
-	{"X-Authgear-Session-Authenticated-At", "1795920688"},
-	{"X-Authgear-Some-Future-Header", "forged"},
+	{"X-Authgear-Session-Valid", "true"}, {"X-Authgear-User-Id", "forged"}, {"X-Authgear-User-Anonymous", "false"},
+	{"X-Authgear-User-Verified", "true"}, {"X-Authgear-User-Can-Reauthenticate", "true"}, {"X-Authgear-User-Roles", "admin"},
+	{"X-Authgear-Session-Amr", "pwd otp"}, {"X-Authgear-Session-Authenticated-At", "1795920688"}, {"X-Authgear-Some-Future-Header", "forged"},
 }
 
 // spellings returns the ways a client can spell an identity header name that
 // a backend may still read as that header; lower: as HTTP/2 sends them.
 func spellings(canonical string, lower bool) []string {
-	alt := []byte(strings.ToLower(canonical))
-	for i := 1; i < len(alt); i += 2 {
-		if alt[i] >= 'a' && alt[i] <= 'z' {
-			alt[i] -= 'a' - 'A'
-		}
-	}
+	mixed := strings.ToLower(canonical[:len(canonical)/2]) + strings.ToUpper(canonical[len(canonical)/2:])
 	under := strings.ReplaceAll(canonical, "-", "_")
-	out := []string{canonical, strings.ToLower(canonical), strings.ToUpper(canonical), string(alt), under,
+	out := []string{canonical, strings.ToLower(canonical), strings.ToUpper(canonical), mixed, under,
 		strings.ToUpper(under), strings.ToLower(under), strings.Replace(canonical, "-", "_", 1), "X-" + strings.ReplaceAll(canonical[2:], "-", "_")}
 	for i := range out {
 		if lower {
@@ -65,121 +56,73 @@ func subjects(lower bool) [][]field {
 	var all []field
 	for _, h := range forgedHeaders {
 		for _, n := range spellings(h.name, lower) {
-			out = append(out, []field{{n, h.value}})
-			all = append(all, field{n, h.value})
+			out, all = append(out, []field{{n, h.value}}), append(all, field{n, h.value})
 		}
 	}
 	return append(out, all)
 }
 
-// spoofWay is one way of sending forged headers.
+// spoofWay is one way of sending forged headers: header and trailer lines
+// for each ({n} its name, {o} the name with "-" and "_" swapped, {v} its
+// value), extra lines once ({names} the names). A method other than GET
+// sends a chunked body.
 type spoofWay struct {
-	name string
-	// header renders one forged header as header lines (nil: none).
-	header func(f field) []string
-	// preflight makes the request a fake CORS preflight (OPTIONS) with a body.
-	preflight bool
-	// connection lists the forged names in Connection.
-	connection bool
-	// trailer sends the forged headers as trailers of a chunked POST,
-	// declared in a Trailer header when declare.
-	trailer, declare bool
+	name, method           string
+	header, trailer, extra []string
 	// h1Only: Connection is forbidden in HTTP/2, and Go's HTTP/2 client
-	// declares every trailer.
-	h1Only bool
-	// reaches: without the plugin, Traefik passes the forged headers on.
-	reaches bool
+	// declares every trailer. reaches: without the plugin, Traefik passes
+	// forged headers sent this way on.
+	h1Only, reaches bool
 }
-
-func asHeader(f field) []string { return []string{f.name + ": " + f.value} }
 
 var spoofWays = []spoofWay{
-	{name: "header", header: asHeader, reaches: true},
-	{name: "empty value", header: func(f field) []string { return []string{f.name + ":"} }, reaches: true},
-	{name: "duplicated", header: func(f field) []string { return []string{f.name + ": " + f.value, f.name + ": " + f.value + "-again"} }, reaches: true},
-	{name: "duplicated, one empty", header: func(f field) []string { return []string{f.name + ": " + f.value, f.name + ":"} }, reaches: true},
-	{name: "in two spellings", header: func(f field) []string {
-		return []string{f.name + ": " + f.value, strings.NewReplacer("-", "_", "_", "-").Replace(f.name) + ": " + f.value + "-other"}
-	}, reaches: true},
-	{name: "in a fake CORS preflight with a body", header: asHeader, preflight: true, reaches: true},
-	{name: "listed in Connection", header: asHeader, connection: true, h1Only: true},
-	{name: "only in Connection", connection: true, h1Only: true},
-	// Go's server announces the declared names to the backend (as trailers
-	// without value) when nothing strips the Trailer header.
-	{name: "declared trailer", trailer: true, declare: true, reaches: true},
-	{name: "undeclared trailer", trailer: true, h1Only: true},
+	{name: "header", header: []string{"{n}: {v}"}, reaches: true},
+	{name: "empty value", header: []string{"{n}:"}, reaches: true},
+	{name: "duplicated", header: []string{"{n}: {v}", "{n}: {v}-again"}, reaches: true},
+	{name: "duplicated, one empty", header: []string{"{n}: {v}", "{n}:"}, reaches: true},
+	{name: "in two spellings", header: []string{"{n}: {v}", "{o}: {v}-other"}, reaches: true},
+	{name: "in a fake CORS preflight with a body", method: http.MethodOptions, header: []string{"{n}: {v}"},
+		extra: []string{"Origin: https://app.example.test", "Access-Control-Request-Method: POST"}, reaches: true},
+	{name: "listed in Connection", header: []string{"{n}: {v}"}, extra: []string{"Connection: keep-alive, {names}"}, h1Only: true},
+	{name: "only in Connection", extra: []string{"Connection: keep-alive, {names}"}, h1Only: true},
+	// Go's server announces declared trailers to the backend (without
+	// their values) when nothing strips the Trailer header.
+	{name: "declared trailer", method: http.MethodPost, trailer: []string{"{n}: {v}"}, extra: []string{"Trailer: {names}", "Te: trailers"}, reaches: true},
+	{name: "undeclared trailer", method: http.MethodPost, trailer: []string{"{n}: {v}"}, h1Only: true},
 }
 
-// request returns what w sends with the forged headers fs and credential c:
-// the method, the header and trailer lines, and whether the body is chunked.
-func (w spoofWay) request(fs []field, c credential) (method string, lines, trailers []string, chunked bool) {
+// message is w's HTTP/1.1 request with the forged headers fs and the
+// credential c.
+func (w spoofWay) message(path, host string, fs []field, c credential) []byte {
+	var lines, trailers, names []string
 	for k, vs := range c.header {
-		for _, v := range vs {
-			lines = append(lines, k+": "+v)
-		}
+		lines = append(lines, k+": "+vs[0])
 	}
-	var names []string
 	for _, f := range fs {
+		r := strings.NewReplacer("{n}", f.name, "{o}", strings.NewReplacer("-", "_", "_", "-").Replace(f.name), "{v}", f.value)
+		for _, l := range w.header {
+			lines = append(lines, r.Replace(l))
+		}
+		for _, l := range w.trailer {
+			trailers = append(trailers, r.Replace(l))
+		}
 		names = append(names, f.name)
-		if w.header != nil {
-			lines = append(lines, w.header(f)...)
-		}
-		if w.trailer {
-			trailers = append(trailers, f.name+": "+f.value)
-		}
 	}
-	if w.connection {
-		lines = append(lines, "Connection: keep-alive, "+strings.Join(names, ", "))
+	for _, l := range w.extra {
+		lines = append(lines, strings.ReplaceAll(l, "{names}", strings.Join(names, ", ")))
 	}
-	if w.declare {
-		lines = append(lines, "Trailer: "+strings.Join(names, ", "), "Te: trailers")
-	}
-	switch {
-	case w.preflight:
-		return http.MethodOptions, append(lines, "Origin: https://app.example.test", "Access-Control-Request-Method: POST"), nil, true
-	case w.trailer:
-		return http.MethodPost, lines, trailers, true
-	}
-	return http.MethodGet, lines, nil, false
+	return rawMessage(cmp.Or(w.method, http.MethodGet), path, host, lines, w.method != "", trailers)
 }
 
-// h2Request is the request of rawMessage for Go's HTTP/2 client, which
-// declares the trailers itself.
-func h2Request(url, method string, lines, trailers []string, chunked bool) *http.Request {
-	var body io.Reader
-	if chunked {
-		body = strings.NewReader("hello")
-	}
-	req, _ := http.NewRequest(method, url, body)
-	add := func(h http.Header, line string) {
-		k, v, _ := strings.Cut(line, ":")
-		if k != "Trailer" && k != "Te" {
-			h[k] = append(h[k], strings.TrimSpace(v))
-		}
-	}
-	for _, l := range lines {
-		add(req.Header, l)
-	}
-	if chunked {
-		req.ContentLength = -1
-	}
-	if len(trailers) > 0 {
-		req.Trailer = http.Header{}
-		for _, t := range trailers {
-			add(req.Trailer, t)
-		}
-	}
+// overH2 is msg as Go's HTTP/2 client sends it to base: names in lower
+// case, trailers declared by the client itself.
+func overH2(base string, msg []byte) *http.Request {
+	req, _ := http.ReadRequest(bufio.NewReader(bytes.NewReader(msg)))
+	req.URL, _ = url.Parse(base + req.RequestURI)
+	req.RequestURI, req.Host, req.Close = "", "", false
+	delete(req.Header, "Connection")
+	delete(req.Header, "Trailer")
 	return req
-}
-
-// spoofTarget is a route of the matrix and the status each credential must
-// get there: 200 from the backend unless listed.
-type spoofTarget struct {
-	route  string
-	status map[string]int // by credential name
-	// control is the route without the plugin, sent without credentials:
-	// what Traefik itself passes on (spoofWay.reaches).
-	control bool
 }
 
 // spoofMiddlewares are the matrix's middlewares; none of their decisions
@@ -190,143 +133,119 @@ var spoofMiddlewares = []stack.Middleware{
 	{Name: "roles", Options: map[string]any{"cacheTTL": "60s", "allowedRoles": []string{"admin"}}},
 }
 
-var spoofTargets = []spoofTarget{
-	{route: stack.PlainRoute, control: true},
-	{route: "/spoof/"},
-	{route: "/require/", status: map[string]int{"no credential": http.StatusUnauthorized}},
-	{route: "/roles/", status: map[string]int{"bob bearer": http.StatusForbidden, "no credential": http.StatusUnauthorized}},
+// spoofTargets are the matrix's routes, each with a credential (alice's
+// session, bob's bearer token or none) and the status it must get there;
+// 200 means from the backend. Status 0 is the control, the route without
+// the plugin: Traefik itself must pass forged headers on as spoofWay.reaches
+// says.
+var spoofTargets = []struct {
+	route, cred string
+	status      int
+}{
+	{stack.PlainRoute, "no credential", 0},
+	{"/spoof/", "alice session", 200}, {"/spoof/", "bob bearer", 200}, {"/spoof/", "no credential", 200},
+	{"/require/", "alice session", 200}, {"/require/", "bob bearer", 200}, {"/require/", "no credential", 401},
+	{"/roles/", "alice session", 200}, {"/roles/", "bob bearer", 403}, {"/roles/", "no credential", 401},
 }
 
-// spoofResult counts the outcomes of the matrix.
-type spoofResult struct {
-	mu        sync.Mutex
-	tried     map[string]int64    // by protocol
-	control   map[string][2]int64 // by protocol and way: reached the backend, sent
-	notPassed map[int]int64       // by status
-	exact     int64
-	// controlWrong: Traefik did not behave as spoofWay.reaches says; status:
-	// not the target's answer; forged: the backend saw an identity header
-	// or value the resolver did not issue; damaged: the real identity was
-	// altered or lost.
-	controlWrong, status, forged, damaged tally
-}
-
-// variant is one request of the matrix.
+// variant is one request of the matrix and what its answer must be: the
+// status (0: a control, which reaches the backend as way.reaches says) and
+// the identity summary.
 type variant struct {
-	proto, what string
-	way         spoofWay
-	target      spoofTarget
-	cred        credential
+	proto, what, want string
+	way               spoofWay
+	status            int
+}
+
+// spoofResult counts the outcomes of the matrix: controlWrong, Traefik did
+// not pass forged headers on as spoofWay.reaches says; status, not the
+// target's answer; forged, the backend saw an identity header or value the
+// resolver did not issue; damaged, the real identity was altered or lost.
+type spoofResult struct {
+	mu                                    sync.Mutex
+	tried                                 map[string]int64 // by protocol
+	notPassed                             map[int]int64    // by status
+	exact                                 int64
+	controlWrong, status, forged, damaged tally
 }
 
 func (r *spoofResult) record(v variant, a answer) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.tried[v.proto]++
-	what := fmt.Sprintf("%s: %d %s, backend saw %q, want %q", v.what, a.status, a.err, a.identity, v.cred.want)
-	if v.target.control {
-		reached := a.backend && a.identity != ""
-		c := r.control[v.proto+" "+v.way.name]
-		if c[1]++; reached {
-			c[0]++
-		}
-		r.control[v.proto+" "+v.way.name] = c
-		if reached != v.way.reaches {
+	what := fmt.Sprintf("%s: %d %s, backend saw %q, want %q", v.what, a.status, a.err, a.identity, v.want)
+	if v.status == 0 {
+		if reached := a.backend && a.identity != ""; reached != v.way.reaches {
 			r.controlWrong.add(what)
 		}
 		return
 	}
-	want, ok := v.target.status[v.cred.name]
-	if !ok {
-		want = http.StatusOK
-	}
-	if a.status != want || a.backend != (want == http.StatusOK) {
+	if a.status != v.status || a.backend != (v.status == http.StatusOK) {
 		r.status.add(what)
 	}
+	issued := strings.Split(v.want, ";")
 	switch {
 	case !a.backend:
 		r.notPassed[a.status]++
-	case a.identity == v.cred.want:
+	case a.identity == v.want:
 		r.exact++
-	case len(missingFrom(a.identity, v.cred.want)) > 0:
+	case slices.ContainsFunc(strings.Split(a.identity, ";"), func(e string) bool { return e != "" && !slices.Contains(issued, e) }):
 		r.forged.add(what)
 	default:
 		r.damaged.add(what)
 	}
 }
 
-// missingFrom returns the entries of summary got that want lacks.
-func missingFrom(got, want string) []string {
-	w := map[string]bool{}
-	for _, e := range strings.Split(want, ";") {
-		w[e] = true
-	}
-	var out []string
-	for _, e := range strings.Split(got, ";") {
-		if e != "" && !w[e] {
-			out = append(out, e)
-		}
-	}
-	return out
-}
-
-// runSpoof runs the matrix on a stack of its own.
-func runSpoof(o *options, rep *report) error {
-	e, err := startEnv(harness.Options{}, spoofMiddlewares...)
-	if err != nil {
-		return err
-	}
-	defer e.Stop()
+// runSpoof runs the matrix.
+func runSpoof(_ *options, e *env, rep *report) error {
 	spoofReport(rep, spoofMatrix(e))
-	e.health(rep, "spoof")
 	return nil
 }
 
-// spoofMatrix sends every subject in every way with alice's session, bob's
-// bearer token and no credential to every target, over HTTP/1.1, HTTP/2 over
-// TLS and h2c, four at a time.
+// spoofMatrix sends every subject in every way to every target, over
+// HTTP/1.1, HTTP/2 over TLS and h2c (prior knowledge), four at a time.
 func spoofMatrix(e *env) *spoofResult {
-	r := &spoofResult{tried: map[string]int64{}, control: map[string][2]int64{}, notPassed: map[int]int64{}}
-	all := knownCredentials(e.oracle)
-	creds := []credential{all[0], all[5], all[len(all)-1]}
-	h2 := map[string]struct {
-		client *http.Client
-		base   string
-	}{"HTTP/2 (TLS)": {tlsClient(), e.tlsURL}, "h2c": {h2cClient(), e.Traefik.URL}}
+	r := &spoofResult{tried: map[string]int64{}, notPassed: map[int]int64{}}
+	creds := map[string]credential{}
+	for _, c := range knownCredentials(e.identity) {
+		creds[c.name] = c
+	}
+	var h2c http.Protocols
+	h2c.SetUnencryptedHTTP2(true)
+	clients := map[string]*http.Client{ // TLS: Traefik's default certificate, on loopback
+		"HTTP/2 (TLS)": newClient(&http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, ForceAttemptHTTP2: true}),
+		"h2c":          newClient(&http.Transport{Protocols: &h2c}),
+	}
+	bases := map[string]string{"HTTP/2 (TLS)": e.tlsURL, "h2c": e.Traefik.URL}
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, 4)
 	for _, proto := range []string{"HTTP/1.1", "HTTP/2 (TLS)", "h2c"} {
 		for _, fs := range subjects(proto != "HTTP/1.1") {
 			for _, w := range spoofWays {
 				for _, t := range spoofTargets {
-					for _, c := range creds {
-						// Go's HTTP/2 server, in Traefik, closes the whole connection
-						// (PROTOCOL_ERROR) when trailers come for a stream it has
-						// answered: over HTTP/2, trailers go only where the request
-						// is passed on.
-						_, refused := t.status[c.name]
-						if proto != "HTTP/1.1" && (w.h1Only || w.trailer && refused) || t.control && c.name != "no credential" {
-							continue
-						}
-						names := fs[0].name
-						if len(fs) > 1 {
-							names = "every spelling of every name"
-						}
-						v := variant{proto: proto, what: fmt.Sprintf("%s %s %s / %s at %s", proto, w.name, names, c.name, t.route), way: w, target: t, cred: c}
-						method, lines, trailers, chunked := w.request(fs, c)
-						path := t.route + "x?small=1"
-						wg.Add(1)
-						slots <- struct{}{}
-						go func() {
-							defer wg.Done()
-							if proto == "HTTP/1.1" {
-								r.record(v, sendRaw(e.Traefik.EntryAddr, rawMessage(method, path, e.Traefik.EntryAddr, lines, chunked, trailers)))
-							} else {
-								r.record(v, answerOf(h2[proto].client.Do(h2Request(h2[proto].base+path, method, lines, trailers, chunked))))
-							}
-							<-slots
-						}()
+					// Go's HTTP/2 server, in Traefik, closes the whole connection
+					// (PROTOCOL_ERROR) when trailers come for a stream it has
+					// answered: over HTTP/2, trailers go only where the request is
+					// passed on.
+					if proto != "HTTP/1.1" && (w.h1Only || w.trailer != nil && t.status > 200) {
+						continue
 					}
+					names := fs[0].name
+					if len(fs) > 1 {
+						names = "every spelling of every name"
+					}
+					c := creds[t.cred]
+					v := variant{proto: proto, what: fmt.Sprintf("%s %s %s / %s at %s", proto, w.name, names, c.name, t.route), want: c.want, way: w, status: t.status}
+					msg := w.message(t.route+"x?small=1", e.Traefik.EntryAddr, fs, c)
+					slots <- struct{}{}
+					wg.Go(func() {
+						if client := clients[proto]; client != nil {
+							r.record(v, answerOf(client.Do(overH2(bases[proto], msg))))
+						} else {
+							r.record(v, sendRaw(e.Traefik.EntryAddr, msg))
+						}
+						<-slots
+					})
 				}
 			}
 		}
@@ -339,25 +258,13 @@ func spoofMatrix(e *env) *spoofResult {
 func spoofReport(rep *report, r *spoofResult) {
 	const part = "spoof"
 	var total int64
-	var protos, ways []string
+	var protos []string
 	for p, n := range r.tried {
 		total += n
 		protos = append(protos, p+" "+count(n))
 	}
-	for way, c := range r.control {
-		verdict := fmt.Sprintf("%d of %d", c[0], c[1])
-		switch c[0] {
-		case 0:
-			verdict = "no"
-		case c[1]:
-			verdict = "yes"
-		}
-		ways = append(ways, way+": "+verdict)
-	}
 	sort.Strings(protos)
-	sort.Strings(ways)
-	rep.info(part, "control: forged headers sent these ways reach a backend without the plugin", strings.Join(ways, ", "))
-	rep.check(part, "control variants where Traefik did not pass forged headers on as expected", r.controlWrong.String(), "0", r.controlWrong.n == 0 && len(ways) > 0)
+	rep.check(part, "control: variants without the plugin where Traefik did not pass forged headers on as spoofWays says", r.controlWrong.String(), "0", r.controlWrong.n == 0 && total > 0)
 	rep.info(part, "variants tried (spelling × way × credentials × route × protocol)", count(total)+" ("+strings.Join(protos, ", ")+")")
 	rep.info(part, "variants answered without reaching the backend", statusCounts(r.notPassed))
 	rep.check(part, "variants answered otherwise than the policy (200 from the backend; 401 requireSession, 403 allowedRoles)", r.status.String(), "0", r.status.n == 0)
