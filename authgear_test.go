@@ -13,6 +13,10 @@ import (
 )
 
 func TestNewValidatesOptions(t *testing.T) {
+	if cfg := authgear.CreateConfig(); cfg.Timeout != "5s" || cfg.CacheTTL != "10s" || cfg.StaleWhileRevalidate != "5m" || cfg.CacheMaxEntries != 10000 ||
+		cfg.StaleIfError != "0" || cfg.OnResolverError != "reject" || !cfg.ForwardResolverCookies || cfg.RequireSession || cfg.CookiePrefix != "" {
+		t.Fatalf("CreateConfig() = %+v, want the documented defaults", cfg)
+	}
 	tests := []struct {
 		name string
 		edit func(*authgear.Config)
@@ -94,14 +98,6 @@ func TestNewValidatesOptions(t *testing.T) {
 				t.Fatalf("error %q does not name %q", err, tt.err)
 			}
 		})
-	}
-}
-
-func TestDefaults(t *testing.T) {
-	cfg := authgear.CreateConfig()
-	if cfg.Timeout != "5s" || cfg.CacheTTL != "10s" || cfg.StaleWhileRevalidate != "5m" || cfg.CacheMaxEntries != 10000 || cfg.StaleIfError != "0" ||
-		cfg.OnResolverError != "reject" || !cfg.ForwardResolverCookies || cfg.RequireSession || cfg.CookiePrefix != "" {
-		t.Fatalf("CreateConfig() = %+v, want the documented defaults", cfg)
 	}
 }
 
@@ -298,34 +294,32 @@ func TestResolverFailures(t *testing.T) {
 		failure             int64  // the resolver's answer; 0: it hangs, -1: it is down
 		bob, others         int    // the status of bob, whose answer was cached, and of alice's requests
 	}{
-		{"500 rejected", "10s", "0", "", 500, 200, 502},
-		{"404 app not found rejected", "10s", "0", "", 404, 200, 502},
-		{"301 redirect not followed", "10s", "0", "", 301, 200, 502},
-		{"timeout rejected with 504", "10s", "0", "", 0, 200, 504},
-		{"connection refused rejected", "10s", "0", "", -1, 200, 502},
+		{"500 rejected", "10s", "0", "reject", 500, 200, 502},
+		{"404 app not found rejected", "10s", "0", "reject", 404, 200, 502},
+		{"301 redirect not followed", "10s", "0", "reject", 301, 200, 502},
+		{"timeout rejected with 504", "10s", "0", "reject", 0, 200, 504},
+		{"connection refused rejected", "10s", "0", "reject", -1, 200, 502},
 		{"500 anonymous", "10s", "0", "anonymous", 500, 200, 200},
 		{"timeout anonymous", "10s", "0", "anonymous", 0, 200, 200},
 		{"connection refused anonymous", "10s", "0", "anonymous", -1, 200, 200},
-		{"expired answer used within staleIfError", "0.05", "10s", "", 500, 200, 502},
-		{"no stale answer without staleIfError", "0.05", "0", "", 500, 502, 502},
-		{"with the cache off, 500 serves the stale answer", "0", "1h", "", 500, 200, 502},
-		{"503 serves the stale answer", "0", "1h", "", 503, 200, 502},
-		{"timeout serves the stale answer", "0", "1h", "", 0, 200, 504},
-		{"a refused connection serves the stale answer", "0", "1h", "", -1, 200, 502},
-		{"431 from a client's oversized header does not", "0", "1h", "", 431, 502, 502},
-		{"400 does not", "0", "1h", "", 400, 502, 502},
-		{"404 does not", "0", "1h", "", 404, 502, 502},
-		{"a redirect does not", "0", "1h", "", 301, 502, 502},
+		{"expired answer used within staleIfError", "0.05", "10s", "reject", 500, 200, 502},
+		{"no stale answer without staleIfError", "0.05", "0", "reject", 500, 502, 502},
+		{"with the cache off, 500 serves the stale answer", "0", "1h", "reject", 500, 200, 502},
+		{"503 serves the stale answer", "0", "1h", "reject", 503, 200, 502},
+		{"timeout serves the stale answer", "0", "1h", "reject", 0, 200, 504},
+		{"a refused connection serves the stale answer", "0", "1h", "reject", -1, 200, 502},
+		{"431 from a client's oversized header does not", "0", "1h", "reject", 431, 502, 502},
+		{"400 does not", "0", "1h", "reject", 400, 502, 502},
+		{"404 does not", "0", "1h", "reject", 404, 502, 502},
+		{"a redirect does not", "0", "1h", "reject", 301, 502, 502},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f, h, rec := newHandler(t, func(c *authgear.Config) {
 				c.CacheTTL = tt.ttl
 				c.StaleIfError = tt.stale
+				c.OnResolverError = tt.onError
 				c.Timeout = "200ms"
-				if tt.onError != "" {
-					c.OnResolverError = tt.onError
-				}
 			})
 			_, s := do(h, rec, request{header: bearer("bob")})
 			assertUser(t, s, "bob")
@@ -526,6 +520,9 @@ func TestRoutersAndReloadsOfAMiddleware(t *testing.T) {
 	ttl30 := func(c *authgear.Config) { c.CacheTTL = "30s" }
 	noForward := func(c *authgear.Config) { c.ForwardResolverCookies = false }
 	required := func(c *authgear.Config) { c.RequireSession = true }
+	bareHost := func(c *authgear.Config) { c.ResolverHost = publicHost }
+	overHTTPS := request{header: map[string]string{"Authorization": "Bearer user:alice", "X-Forwarded-Proto": "https"}}
+	overHTTP := request{header: map[string]string{"Authorization": "Bearer user:alice", "X-Forwarded-Proto": "http"}}
 	for _, step := range []struct {
 		what      string
 		edit      func(*authgear.Config)
@@ -543,6 +540,11 @@ func TestRoutersAndReloadsOfAMiddleware(t *testing.T) {
 		{"off, from the cache", noForward, expired, 4, false},
 		{"a reload that turns it on, on a 401", required, expired, 5, true},
 		{"on a 401, from the cache", required, expired, 5, true},
+		// Authgear checks a JWT's audience against the scheme: with a bare
+		// resolverHost, the scheme is keyed too.
+		{"a bare resolverHost, over https", bareHost, overHTTPS, 6, false},
+		{"the same token over http is not given the https answer", bareHost, overHTTP, 7, false},
+		{"over https again, from the cache", bareHost, overHTTPS, 7, false},
 	} {
 		h, rec := newNamed(t, f, t.Name(), step.edit)
 		w, _ := do(h, rec, step.r)

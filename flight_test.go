@@ -59,17 +59,12 @@ func TestResolverConnectionsAreBoundedAndReused(t *testing.T) {
 	if conns := f.connections(); conns > bound {
 		t.Fatalf("%d connections to the resolver, want at most %d", conns, bound)
 	}
-	released := make(chan bool)
-	go func() {
-		f.release(flood)
-		close(released)
-	}()
+	go f.release(flood)
 	for i := 0; i < len(results); i++ {
 		if w := outcome(t, results[i]); w.Code != 200 {
 			t.Fatalf("status %d, want 200 once the resolver answers", w.Code)
 		}
 	}
-	<-released
 	conns := f.connections()
 	if calls := f.calls.Load(); calls != int64(flood) || conns > bound {
 		t.Fatalf("%d calls over %d connections, want %d calls over at most %d", calls, conns, flood, bound)
@@ -168,53 +163,47 @@ func TestPastTheRevalidationWindowRequestsWait(t *testing.T) {
 
 // A refresh that fails because Authgear could not answer keeps the answer
 // (and each later request tries again); one that Authgear refused with a
-// 4xx, which a client may provoke, does not.
-func TestAFailedRefresh(t *testing.T) {
-	tests := []struct {
+// 4xx, which a client may provoke, does not, nor one overtaken by an
+// eviction of its user.
+func TestARefreshThatFails(t *testing.T) {
+	for _, tt := range []struct {
 		name   string
-		status int64
-		kept   bool
+		status int64 // the refresh's answer; 0: the user is evicted while it is under way
 	}{
-		{"500 keeps the answer", 500, true},
-		{"431 drops it", 431, false},
-	}
-	for _, tt := range tests {
+		{"500 keeps the answer", 500},
+		{"431 drops it", 431},
+		{"an eviction under way drops it", 0},
+	} {
 		t.Run(tt.name, func(t *testing.T) {
-			f, h, _ := newHandler(t, func(c *authgear.Config) { revalidating(c); c.RequireSession = true })
+			f, h, _ := newHandler(t, func(c *authgear.Config) { revalidating(c); withWebhook(c); c.RequireSession = true })
 			expect(t, h, "Bearer user:bob", 200, "id-bob")
 			pastTTL()
+			if tt.status == 0 {
+				f.hold()
+			}
 			f.status.Store(tt.status)
-			expect(t, h, "Bearer user:bob", 200, "id-bob") // served at once; its refresh fails
-			eventually(t, "the refresh", func() bool { return f.calls.Load() >= 2 })
-			if tt.kept {
+			expect(t, h, "Bearer user:bob", 200, "id-bob") // served at once; its refresh starts
+			switch tt.status {
+			case 0: // the refresh's answer is not cached: bob's next request goes to the resolver
+				f.awaitArrival(t)
+				disableByWebhook(t, h, "id-bob")
+				f.release(1)
+				next := serveAsync(h, nil, "Bearer user:bob")
+				f.awaitArrival(t)
+				f.release(1)
+				outcome(t, next)
+			case 500:
 				eventually(t, "another refresh after the failed one", func() bool {
 					expect(t, h, "Bearer user:bob", 200, "id-bob")
 					return f.calls.Load() >= 3
 				})
-				return
+			default:
+				eventually(t, "the refused answer is dropped (502)", func() bool {
+					return outcome(t, serveAsync(h, nil, "Bearer user:bob")).Code == http.StatusBadGateway
+				})
 			}
-			eventually(t, "the refused answer is dropped (502)", func() bool {
-				return outcome(t, serveAsync(h, nil, "Bearer user:bob")).Code == http.StatusBadGateway
-			})
 		})
 	}
-}
-
-func TestEvictionWinsOverARefreshUnderWay(t *testing.T) {
-	f, h, _ := newHandler(t, func(c *authgear.Config) { revalidating(c); withWebhook(c) })
-	expect(t, h, "Bearer user:bob", 200, "id-bob")
-	pastTTL()
-	f.hold()
-	expect(t, h, "Bearer user:bob", 200, "id-bob") // served at once, refresh held
-	f.awaitArrival(t)
-	disableByWebhook(t, h, "id-bob")
-	f.release(1)
-	// The refresh began before the eviction: its answer is not cached, so
-	// bob's next request goes to the resolver.
-	next := serveAsync(h, nil, "Bearer user:bob")
-	f.awaitArrival(t)
-	f.release(1)
-	outcome(t, next)
 }
 
 func TestABearerJWTsExpBoundsItsEntry(t *testing.T) {
@@ -232,11 +221,7 @@ func TestABearerJWTsExpBoundsItsEntry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			f, h, _ := newHandler(t, func(c *authgear.Config) {
-				c.CacheTTL = "1h"
-				c.StaleWhileRevalidate = "1h"
-				c.StaleIfError = "1h"
-			})
+			f, h, _ := newHandler(t, func(c *authgear.Config) { c.CacheTTL = "1h"; c.StaleWhileRevalidate = "1h"; c.StaleIfError = "1h" })
 			outcome(t, serveAsync(h, nil, tt.token))
 			outcome(t, serveAsync(h, nil, tt.token))
 			if got := f.calls.Load(); got != tt.callsBefore {

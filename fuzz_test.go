@@ -9,17 +9,14 @@ import (
 	"testing"
 )
 
-// Fuzz targets for the code that decides who a request is: the cache key of
-// its credentials and the removal of forged identity headers (the whole
-// middleware, with the fake resolver, is FuzzServeHTTP in fuzzserve_test.go).
-// `go test` runs the seeds below and the corpus in testdata/fuzz/<FuzzName>/;
-// `go test -fuzz FuzzName` explores further (make stress runs each for a
-// bounded time). TestFuzzSeedProperties runs the property checks on the
-// seeds too, so that Yaegi, which does not run fuzz targets, checks them
-// interpreted.
-//
-// Multi-valued inputs are strings split on "\n": one element per header
-// value, cookie line or header line.
+// Fuzz targets for the cache key of a request's credentials and the removal
+// of forged identity headers (the whole middleware is FuzzServeHTTP, in
+// fuzzserve_test.go). `go test` runs the seeds below and the corpus in
+// testdata/fuzz/<FuzzName>/; `go test -fuzz FuzzName` explores further (make
+// stress runs each for a bounded time); TestFuzzSeedProperties runs the
+// property checks on the seeds for Yaegi, which does not run fuzz targets.
+// Multi-valued inputs are split on "\n": one element per header value, cookie
+// line or header line.
 
 // keySeed is one FuzzCredentialKey input: two requests' Authorization values
 // and Cookie lines, and a cookie prefix.

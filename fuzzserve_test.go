@@ -37,11 +37,10 @@ var serveSeeds = []serveSeed{
 
 // FuzzServeHTTP sends requests parsed from raw header lines through the
 // middleware in front of the fake resolver, every credential but a "bad" one
-// a user of its own: the middleware never panics, the next handler never sees
-// an identity header the resolver did not issue for that request's
-// credentials, and a resolver failure never lets the request through. (`go
-// test` runs the seeds and testdata/fuzz/FuzzServeHTTP; TestFuzzServeSeeds
-// runs the seeds for Yaegi, which runs Test functions only.)
+// a user of its own: the middleware never panics, the next handler sees
+// exactly the identity the resolver issued for the request's credentials,
+// and a resolver failure never lets the request through. TestFuzzServeSeeds
+// runs the seeds for Yaegi, which runs Test functions only.
 func FuzzServeHTTP(f *testing.F) {
 	for _, s := range serveSeeds {
 		f.Add(s.headers, s.trailers)

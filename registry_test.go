@@ -6,6 +6,7 @@ import (
 	"net/http/httptest"
 	"runtime"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 )
@@ -27,16 +28,10 @@ func newMiddleware(tb testing.TB, name string, edit func(*Config)) *Middleware {
 	return h.(*Middleware)
 }
 
-// atClock moves the registry's clock to t for the test.
-func atClock(t *testing.T, at time.Time) {
-	t.Helper()
-	clock = func() time.Time { return at }
-	t.Cleanup(func() { clock = time.Now })
-}
-
 func TestReloadsRetireTheNamesTheyNoLongerCreate(t *testing.T) {
-	newAt := func(at time.Time, name string) *Middleware {
-		atClock(t, at)
+	t.Cleanup(func() { clock = time.Now })
+	newAt := func(at time.Time, name string) *Middleware { // New at the registry's time at
+		clock = func() time.Time { return at }
 		return newMiddleware(t, name, nil)
 	}
 	registered := func(prefix string) int {
@@ -44,7 +39,7 @@ func TestReloadsRetireTheNamesTheyNoLongerCreate(t *testing.T) {
 		defer registryMu.Unlock()
 		n := 0
 		for name := range registry {
-			if len(name) >= len(prefix) && name[:len(prefix)] == prefix {
+			if strings.HasPrefix(name, prefix) {
 				n++
 			}
 		}
@@ -57,9 +52,12 @@ func TestReloadsRetireTheNamesTheyNoLongerCreate(t *testing.T) {
 		first = append(first, newAt(base, t.Name()+"/old-"+strconv.Itoa(i)))
 	}
 	kept := newAt(base, t.Name()+"/kept")
-	first[0].cache.mu.Lock()
-	first[0].cache.insert("k", &answer{userID: "u"}, base.UnixNano(), 0)
-	first[0].cache.mu.Unlock()
+	insert := func() { // an answer into the first old name's cache
+		first[0].cache.mu.Lock()
+		first[0].cache.insert("k", &answer{userID: "u"}, base.UnixNano(), 0)
+		first[0].cache.mu.Unlock()
+	}
+	insert()
 
 	// A reload keeps one of them: the others are retired at the next one.
 	if again := newAt(base.Add(time.Minute), t.Name()+"/kept"); again.shared != kept.shared {
@@ -78,9 +76,7 @@ func TestReloadsRetireTheNamesTheyNoLongerCreate(t *testing.T) {
 		t.Fatalf("a retired instance's cache holds %d entries", n)
 	}
 	// A retired handler still in use works, uncached.
-	first[0].cache.mu.Lock()
-	first[0].cache.insert("k", &answer{userID: "u"}, base.UnixNano(), 0)
-	first[0].cache.mu.Unlock()
+	insert()
 	if n := first[0].cache.len(); n != 0 {
 		t.Fatal("a retired cache cached an answer: webhook evictions no longer reach it")
 	}

@@ -95,7 +95,7 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // A delivery that Authgear signed, whatever its event, evicts every cached
 // answer of the user it names, on every device and in every middleware of
 // the same Authgear app, and no other user's; any other post evicts nothing.
-// Neither reaches the backend.
+// Neither reaches the backend, unless webhookPath is not set.
 func TestWebhookDeliveries(t *testing.T) {
 	signature, body := loadDelivery(t, "user.disabled")
 	changed := bytes.Replace(body, []byte(`"user.disabled"`), []byte(`"user.disablex"`), 1)
@@ -134,6 +134,7 @@ func TestWebhookDeliveries(t *testing.T) {
 		{"body over 1 MiB", withWebhook, "POST", "", sign(webhookSecret, big), big, 413, false, false},
 		{"a signed 70 KB delivery (real ones are a few KiB)", withWebhook, "POST", "", sign(webhookSecret, padded), padded, 413, false, false},
 		{"signed but not JSON", withWebhook, "POST", "", sign(webhookSecret, []byte("{oops")), []byte("{oops"), 400, false, false},
+		{"without webhookPath, an ordinary path: the post goes on", nil, "POST", "user.disabled", "", nil, 200, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -170,9 +171,13 @@ func TestWebhookDeliveries(t *testing.T) {
 			}
 			w := httptest.NewRecorder()
 			h.ServeHTTP(w, req)
+			hits := 5
+			if tt.edit == nil {
+				hits = 6
+			}
 			switch {
-			case w.Code != tt.want || rec.hits != 5:
-				t.Fatalf("status %d %q, backend hits %d; want %d and the post not passed on", w.Code, w.Body.String(), rec.hits, tt.want)
+			case w.Code != tt.want || rec.hits != hits:
+				t.Fatalf("status %d %q, backend hits %d; want %d and %d hits", w.Code, w.Body.String(), rec.hits, tt.want, hits)
 			case tt.unread && counted.n != 0:
 				t.Fatalf("%d bytes of the body read, want none", counted.n)
 			case tt.want == 405 && w.Header().Get("Allow") != "POST":
@@ -192,37 +197,44 @@ func TestWebhookDeliveries(t *testing.T) {
 	}
 }
 
-func TestWebhookPathIsAnOrdinaryPathWithoutWebhookPath(t *testing.T) {
-	_, h, rec := newHandler(t, nil)
-	signature, body := loadDelivery(t, "user.disabled")
-	if w := postWebhook(h, signature, body); w.Code != 200 || rec.hits != 1 {
-		t.Fatalf("status %d, backend hits %d: without webhookPath the request must go on", w.Code, rec.hits)
+// The metrics count what users notice, and the log has a line for refused
+// webhook posts without hiding a later resolver failure.
+func TestMetricsAndLogCountWhatUsersNotice(t *testing.T) {
+	f, h, rec := newHandler(t, func(c *authgear.Config) { withMetrics(c); withWebhook(c); c.AllowedRoles = []string{"admin"} })
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
 	}
-}
-
-func TestMetricsCountWhatUsersNotice(t *testing.T) {
-	_, h, rec := newHandler(t, func(c *authgear.Config) {
-		withMetrics(c)
-		withWebhook(c)
-		c.AllowedRoles = []string{"admin"}
-	})
+	stderr := os.Stderr
+	os.Stderr = w
 	do(h, rec, request{header: bearer("alice")}) // miss
 	do(h, rec, request{header: bearer("alice")}) // hit
 	do(h, rec, request{header: bearer("bob")})   // miss, 403
 	do(h, rec, request{})                        // no credential, 401
-	postWebhook(h, "bogus", []byte(`{}`))
+	for i := 0; i < 3; i++ {
+		postWebhook(h, "bogus", []byte(`{}`))
+	}
+	f.status.Store(500)
+	do(h, rec, request{header: bearer("carol")}) // miss, 502
+	os.Stderr = stderr
+	_ = w.Close()
+	if out, _ := io.ReadAll(r); !strings.Contains(string(out), "webhook delivery") || !strings.Contains(string(out), "resolver call failed") {
+		t.Fatalf("stderr %q: want a line for the refused posts and one for the resolver failure", out)
+	}
 
 	_, body := scrape(h, "127.0.0.1:5555")
 	name := `middleware="` + t.Name() + `"`
 	for _, want := range []string{
 		`authgear_requests_total{` + name + `,outcome="cache_hit"} 1`,
-		`authgear_requests_total{` + name + `,outcome="cache_miss"} 2`,
+		`authgear_requests_total{` + name + `,outcome="cache_miss"} 3`,
 		`authgear_requests_total{` + name + `,outcome="forbidden"} 1`,
 		`authgear_requests_total{` + name + `,outcome="unauthorized"} 1`,
+		`authgear_requests_total{` + name + `,outcome="resolver_error"} 1`,
 		`authgear_resolver_calls_total{` + name + `,result="ok"} 2`,
-		`authgear_resolver_call_duration_seconds_count{` + name + `} 2`,
+		`authgear_resolver_calls_total{` + name + `,result="status_error"} 1`,
+		`authgear_resolver_call_duration_seconds_count{` + name + `} 3`,
 		`authgear_cache_entries{` + name + `} 2`,
-		`authgear_webhook_deliveries_total{` + name + `,result="refused"} 1`,
+		`authgear_webhook_deliveries_total{` + name + `,result="refused"} 3`,
 	} {
 		if !strings.Contains(body, want+"\n") {
 			t.Errorf("metrics lack %q", want)
