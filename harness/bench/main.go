@@ -71,18 +71,18 @@ func run(ctx context.Context, o options, log io.Writer) error {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	users, err := usersFile(dir, burstSlots+memWarm+o.sessions)
+	usersPath, benchUserID, err := usersFile(dir, burstSlots+memWarm+o.sessions)
 	if err != nil {
 		return err
 	}
-	resolver, backend, err := startServers(ctx, root, dir, users.path, log)
+	resolver, backend, err := startServers(ctx, root, dir, usersPath, log)
 	if err != nil {
 		return err
 	}
 	defer resolver.stop()
 	defer backend.stop()
 	ctl := resolverCtl(resolver.addr)
-	if err := runProxies(ctx, o, rep, dir, ctl, backend.addr, users.benchUserID, log); err != nil {
+	if err := runProxies(ctx, o, rep, dir, ctl, backend.addr, benchUserID, log); err != nil {
 		return err
 	}
 	if rep.mem, err = measureMemory(ctx, ctl, "http://"+backend.addr, o.sessions, log); err != nil {

@@ -1,12 +1,11 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
 	"net/http"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
@@ -121,24 +120,28 @@ func sendSessions(ctx context.Context, base string, from, to, step int) error {
 	transport := &http.Transport{MaxIdleConnsPerHost: memConcurrency, DisableCompression: true}
 	defer transport.CloseIdleConnections()
 	client := &http.Client{Transport: transport, Timeout: 30 * time.Second}
-	var next atomic.Int64
-	next.Store(int64(from - step))
-	var wg sync.WaitGroup
-	var once sync.Once
-	var firstErr error
+	next := make(chan int)
+	errs := make(chan error, memConcurrency)
 	for range memConcurrency {
-		wg.Go(func() {
-			for i := int(next.Add(int64(step))); i < to && ctx.Err() == nil; i = int(next.Add(int64(step))) {
+		go func() {
+			for i := range next {
 				if _, err := requestOK(ctx, client, http.MethodGet, base+"/small", "session="+session(burstSlots+i)); err != nil {
-					once.Do(func() { firstErr = err })
+					errs <- err
+					for range next {
+					}
 					return
 				}
 			}
-		})
+			errs <- nil
+		}()
 	}
-	wg.Wait()
-	if ctx.Err() != nil {
-		return ctx.Err()
+	for i := from; i < to && ctx.Err() == nil; i += step {
+		next <- i
 	}
-	return firstErr
+	close(next)
+	var err error
+	for range memConcurrency {
+		err = cmp.Or(err, <-errs)
+	}
+	return cmp.Or(ctx.Err(), err)
 }

@@ -133,23 +133,17 @@ func session(i int) string { return fmt.Sprintf("gen-session-%07d", i) }
 // userID is the user id of session(i).
 func userID(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
 
-// usersInfo is what the benchmark needs to know of the users file.
-type usersInfo struct {
-	path        string // the file
-	benchUserID string // user id of benchSession
-}
-
 // usersFile writes the stand-in's users file into dir: the users of
 // testdata/users.json (stack.Users), and n users like benchSession's with
-// one generated session each.
-func usersFile(dir string, n int) (usersInfo, error) {
+// one generated session each; it returns the file and benchSession's user id.
+func usersFile(dir string, n int) (path, benchUserID string, err error) {
 	cfg, err := stack.Users()
 	if err != nil {
-		return usersInfo{}, err
+		return "", "", err
 	}
 	i := slices.IndexFunc(cfg.Users, func(u standin.User) bool { return slices.Contains(u.Sessions, benchSession) })
 	if i < 0 {
-		return usersInfo{}, fmt.Errorf("testdata/users.json has no user with session %q", benchSession)
+		return "", "", fmt.Errorf("testdata/users.json has no user with session %q", benchSession)
 	}
 	model := cfg.Users[i]
 	for i := range n {
@@ -159,9 +153,9 @@ func usersFile(dir string, n int) (usersInfo, error) {
 		cfg.Users = append(cfg.Users, u)
 	}
 	data, err := json.Marshal(cfg)
-	if err != nil {
-		return usersInfo{}, err
+	path = filepath.Join(dir, "users.json")
+	if err == nil {
+		err = os.WriteFile(path, data, 0o644)
 	}
-	info := usersInfo{path: filepath.Join(dir, "users.json"), benchUserID: model.ID}
-	return info, os.WriteFile(info.path, data, 0o644)
+	return path, model.ID, err
 }
