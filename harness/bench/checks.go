@@ -16,9 +16,8 @@ import (
 // checkClient is used for the one-off requests that check each row.
 var checkClient = &http.Client{Timeout: 10 * time.Second}
 
-// request sends one request with the cookie (if any) and returns the status,
-// the body (its first megabyte) and the backend's X-Echo-Authgear summary of
-// the identity it received.
+// request returns the status, body and X-Echo-Authgear (the identity the
+// backend received) of one request with the cookie, if any.
 func request(ctx context.Context, client *http.Client, method, url, cookie string) (status int, body, identity string, err error) {
 	req, err := http.NewRequestWithContext(ctx, method, url, nil)
 	if err != nil {
@@ -127,10 +126,8 @@ type burstResult struct {
 	calls        int64 // resolver calls the burst caused
 }
 
-// runBurst sets the resolver's latency, opens n keep-alive connections to
-// base (all at once, so that connection set-up does not spread the burst
-// out), then releases n requests at once with the fresh session of burst
-// slot `slot`, and counts the resolver calls they cause.
+// runBurst opens n connections to base first, then sends n requests at once
+// with the fresh session of burst slot `slot` at the resolver latency.
 func runBurst(ctx context.Context, base string, ctl resolverCtl, row string, n, slot int, latency time.Duration) (burstResult, error) {
 	res := burstResult{row: row, latency: latency, requests: n}
 	if err := ctl.setLatency(ctx, latency); err != nil {

@@ -14,9 +14,8 @@ import (
 	"time"
 )
 
-// describeMachine says where the benchmark runs: "AMD EPYC × 2 cores, 23.5
-// GiB RAM, Linux 6.1. Traefik v3.6.12 (go1.x), nginx ..., wrk ...; bench
-// built with go1.x"; a part that cannot be read is "unknown".
+// describeMachine says where the benchmark runs: CPU, cores, RAM, kernel,
+// Traefik, nginx, wrk and Go versions ("unknown" when unreadable).
 func describeMachine(ctx context.Context, traefikBin string) string {
 	or := func(v, def string) string {
 		if strings.Trim(v, " ()") == "" {
@@ -96,10 +95,8 @@ func findTools() (missing []string) {
 	return missing
 }
 
-// ensureTools installs wrk and nginx with apt-get (with sudo when not
-// root) when they are missing: Debian's nginx-light, or nginx where
-// nginx-light is gone (Debian 13). Then it checks that nginx has the
-// auth_request module.
+// ensureTools installs missing wrk and nginx with apt-get (nginx-light, or
+// nginx where it is gone), and checks nginx's auth_request module.
 func ensureTools(ctx context.Context, log io.Writer) error {
 	if missing := findTools(); len(missing) > 0 {
 		var sudo []string

@@ -1,14 +1,8 @@
-// Command bench measures the plugin side by side with bare Traefik, a
-// trivial Yaegi plugin, Traefik's ForwardAuth and nginx auth_request on
-// loopback, and prints one Markdown report (also written to
-// bench/results.md): `go run ./bench` (about 19 minutes on 2 cores), or
-// `go run ./bench -quick` (2 s rows, one repetition) for development.
-//
-// It starts the stand-in Authgear resolver and the echo backend as separate
-// processes (built from ./cmd), two Traefik stacks over them
-// (internal/stack: a bare one for traefik-bare and forwardauth, one with the
-// plugin) and nginx, then drives every row with wrk for the same duration
-// and connections, rows interleaved and repeated, taking the median.
+// Command bench measures the plugin beside bare Traefik, a trivial Yaegi
+// plugin, Traefik's ForwardAuth and nginx auth_request on loopback (wrk,
+// rows interleaved and repeated) and writes a Markdown report to
+// bench/results.md: `go run ./bench` (about 19 minutes on 2 cores), or
+// `go run ./bench -quick` for development.
 package main
 
 import (

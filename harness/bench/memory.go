@@ -15,9 +15,8 @@ import (
 // memConcurrency is how many requests at once fill the cache.
 const memConcurrency = 64
 
-// After a forced GC, the Go runtime returns freed memory to the system
-// gradually: RSS is read once it has dropped by less than memSettleStep over
-// memSettleQuiet, or after memSettleMax.
+// RSS is read once it has dropped by less than memSettleStep over
+// memSettleQuiet (freed memory goes back gradually), or after memSettleMax.
 const (
 	memSettleStep  = 1 << 20
 	memSettleQuiet = 3 * time.Second
@@ -45,11 +44,9 @@ func (m memResult) perEntry() (rss, heap float64) {
 	return float64(m.after.rss-m.before.rss) / n, float64(m.after.heap-m.before.heap) / n
 }
 
-// measureMemory starts a Traefik stack of its own with a cache large enough
-// for memWarm+n sessions, warms it up with memWarm distinct sessions, reads
-// its memory, sends n more distinct sessions (each a user of its own with a
-// full identity answer), checks that every one cost one resolver call and
-// stayed cached, and reads its memory again.
+// measureMemory reads a Traefik's memory after memWarm distinct sessions and
+// again after n more, each of which must cost one resolver call and stay
+// cached.
 func measureMemory(ctx context.Context, ctl resolverCtl, backendURL string, n int, log io.Writer) (*memResult, error) {
 	res := &memResult{sessions: n, maxEntries: memWarm + n + 1000}
 	s, err := stack.Start(ctx, stack.Options{

@@ -69,9 +69,8 @@ type microResult struct {
 // and its benchmark loop does not scale b.N as reliably.
 const yaegiBenchtime = "20000x"
 
-// runMicro runs the plugin package's benchmarks (bench_test.go) compiled,
-// then under Yaegi v0.16.1 with tools/yaegi-test.sh; a failure goes into the
-// report.
+// runMicro runs the plugin's benchmarks compiled and under Yaegi
+// (tools/yaegi-test.sh); a failure goes into the report.
 func runMicro(ctx context.Context, root string) *microResult {
 	bench := func(argv ...string) ([]benchLine, error) {
 		cmd := exec.CommandContext(ctx, argv[0], append(argv[1:], "-run", "^$", "-bench", ".", "-benchmem")...)

@@ -11,9 +11,8 @@ import (
 	"time"
 )
 
-// startNginx runs nginx in the foreground with its configuration, pid file,
-// logs, temp paths and cache in a new folder under parent (which the
-// caller removes), and waits until the bare server answers.
+// startNginx runs nginx with everything in a new folder under parent and
+// waits until the bare server answers.
 func startNginx(ctx context.Context, parent string, s nginxSettings) (*proc, error) {
 	dir, err := os.MkdirTemp(parent, "nginx-")
 	if err != nil {
@@ -56,9 +55,8 @@ func startNginx(ctx context.Context, parent string, s nginxSettings) (*proc, err
 	return p, nil
 }
 
-// identityHeaders are the headers Authgear's resolver answers with, copied
-// to the backend by the nginx rows (the plugin copies every x-authgear-*
-// header; nginx needs one auth_request_set line per header).
+// identityHeaders are the resolver's headers the nginx rows copy to the
+// backend (one auth_request_set line each).
 var identityHeaders = []string{
 	"x-authgear-session-valid", "x-authgear-user-id", "x-authgear-user-anonymous", "x-authgear-user-verified",
 	"x-authgear-user-can-reauthenticate", "x-authgear-user-roles", "x-authgear-session-amr", "x-authgear-session-authenticated-at",
@@ -84,9 +82,8 @@ type nginxSettings struct {
 	resolverHost  string // Authgear's public host, sent as Host to the resolver
 }
 
-// keepAlive are the lines of a proxied location that keep its upstream
-// connections open, as Traefik does; without them nginx would open a TCP
-// connection per request and run out of ephemeral ports within seconds.
+// keepAlive keeps a location's upstream connections open, as Traefik does
+// (else nginx runs out of ephemeral ports within seconds).
 const keepAlive = "            proxy_http_version 1.1;\n            proxy_set_header Connection \"\";\n"
 
 // config renders nginx.conf: three servers, one per nginx row.
@@ -132,10 +129,8 @@ func (s nginxSettings) authServer(addr string, cache bool) string {
 	return b.String()
 }
 
-// backendProxy is a location body that proxies to the backend and sets the
-// given identity headers from their auth_request variables. proxy_set_header
-// lines are not inherited by a level that has its own, so each location
-// carries the full set.
+// backendProxy proxies a location to the backend with the identity headers
+// (a level with its own proxy_set_header inherits none, hence the full set).
 func backendProxy(headers []string) string {
 	b := "            proxy_pass http://backend;\n" + keepAlive + "            proxy_set_header Host $host;\n"
 	for _, h := range headers {

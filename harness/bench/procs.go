@@ -16,9 +16,8 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
 )
 
-// proc is a child process of the benchmark (the stand-in resolver and the
-// echo backend, so that their CPU time is neither the benchmark's nor the
-// proxy's; nginx), its output kept for error messages.
+// proc is a child process (the stand-in, the echo backend, nginx), its
+// output kept for error messages.
 type proc struct {
 	addr   string // host:port a server listens on
 	cmd    *exec.Cmd
@@ -68,9 +67,8 @@ func (p *proc) stop() {
 	})
 }
 
-// startServers builds ./cmd/standin-resolver and ./cmd/echo-backend into
-// dir, runs them on free loopback ports (the stand-in with the users file)
-// and waits for their "listening on http://ADDR" lines.
+// startServers builds and starts the stand-in resolver (with the users file)
+// and the echo backend, as processes of their own on free loopback ports.
 func startServers(ctx context.Context, root, dir, users string, log io.Writer) (resolver, backend *proc, err error) {
 	fmt.Fprintln(log, "bench: building the stand-in resolver and the echo backend")
 	cmd := exec.CommandContext(ctx, "go", "build", "-o", dir+string(os.PathSeparator), "./cmd/standin-resolver", "./cmd/echo-backend")
@@ -127,9 +125,8 @@ func (after cpuTimes) since(before cpuTimes) time.Duration {
 	return d
 }
 
-// treeCPU reads the CPU times of pid and its direct children (nginx's
-// master and its workers), leaving out a child that has exited (nginx's
-// cache loader exits a minute after start).
+// treeCPU reads the CPU times of pid and its live direct children (nginx's
+// workers; its cache loader exits a minute after start).
 func treeCPU(pid int) (cpuTimes, error) {
 	pids, err := withChildren(pid)
 	out := cpuTimes{}

@@ -19,10 +19,8 @@ type proxies struct {
 	pid      map[string]int    // by entrypoint: the process serving it (nginx: its master)
 }
 
-// traefikOptions are the two Traefik stacks of the table, with one route per
-// entrypoint: a bare Traefik with traefik-bare's and forwardauth's, and one
-// with the plugin (and the trivial plugin) for the other Traefik rows.
-// Their addresses are filled in by startProxies.
+// traefikOptions are the table's two Traefik stacks, one route per
+// entrypoint: a bare one (traefik-bare, forwardauth) and one with the plugins.
 func traefikOptions(resolveURL, backendURL, trivialSource string) []stack.Options {
 	route := func(ep string, mws ...string) stack.Route {
 		return stack.Route{EntryPoints: []string{ep}, Middlewares: mws}

@@ -162,9 +162,8 @@ func fmtInt(x float64) string {
 	return s
 }
 
-// fmtScaled renders x in the first of units (each 1000 times the one
-// before) that keeps it under 1000, or the last, with three significant
-// digits: "812 ns", "24.3 µs", "0.412 ms", "120 ms".
+// fmtScaled renders x with three digits in the first of units (each 1000
+// times the one before) that keeps it under 1000: "812 ns", "24.3 µs".
 func fmtScaled(x float64, units ...string) string {
 	for len(units) > 1 && math.Abs(x) >= 1000 {
 		x, units = x/1000, units[1:]

@@ -89,9 +89,8 @@ func TestFormats(t *testing.T) {
 	}
 }
 
-// runs returns one sample per throughput, each a one-second run with the
-// p50 of 1e6/rps µs, p99 twice that, one error, and calls and CPU time as
-// given for all.
+// runs returns one-second samples of the throughputs (p50 1e6/rps µs, p99
+// twice that, one error each).
 func runs(calls int64, cpu time.Duration, rps ...float64) []sample {
 	var ss []sample
 	for _, x := range rps {

@@ -12,10 +12,8 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/standin"
 )
 
-// What a row's requests carry (rowSpec.cred): the benchmark user's session
-// cookie (the bare rows send it too, so that every proxy parses the same
-// request), no credentials, or a new session cookie on every request (a wrk
-// Lua script), so that each one misses the cache.
+// What a row's requests carry (rowSpec.cred): the bench user's cookie (the
+// bare rows too), none, or a new session per request (a wrk Lua script).
 const (
 	benchCookie  = "session=" + benchSession
 	noCredential = ""
@@ -25,11 +23,9 @@ const (
 // userIdentity stands for the benchmark user's identity in expect.identity.
 const userIdentity = "<bench user>"
 
-// expect is what checkRow wants of a row before it is timed: n requests
-// with its credential reach the backend with the identity ("" none,
-// userIdentity, or a fragment of the echo's X-Echo-Authgear summary) and
-// cost minCalls to maxCalls resolver calls in all; with lastFree, the last
-// one costs none.
+// expect is what checkRow wants: n requests reach the backend with the
+// identity (a fragment of X-Echo-Authgear, "" none) and cost minCalls to
+// maxCalls resolver calls in all; with lastFree, the last one costs none.
 type expect struct {
 	n                  int
 	identity           string
@@ -91,9 +87,8 @@ func (s rowSpec) bareRow() string {
 	return "traefik-bare"
 }
 
-// runOrder is the order of one round: Traefik and nginx rows alternate while
-// both last, so that a slow drift of the machine's load (it is shared) hits
-// both proxies alike. Odd rounds run it backwards.
+// runOrder is one round's order (odd rounds backwards): Traefik and nginx
+// alternate while both last, so that a drift of the load hits both alike.
 var runOrder = []string{"traefik-bare", "nginx-bare", "trivial-plugin", "nginx-auth-cache", "plugin-hit", "nginx-auth", "forwardauth",
 	"traefik-bare-browser", "trivial-plugin-browser", "plugin-hit-browser", "plugin-anon-browser", "plugin-revalidating", "plugin-anon", "plugin-nocache", "plugin-miss"}
 
@@ -133,9 +128,8 @@ func session(i int) string { return fmt.Sprintf("gen-session-%07d", i) }
 // userID is the user id of session(i).
 func userID(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
 
-// usersFile writes the stand-in's users file into dir: the users of
-// testdata/users.json (stack.Users), and n users like benchSession's with
-// one generated session each; it returns the file and benchSession's user id.
+// usersFile writes testdata/users.json's users and n generated ones like
+// benchSession's into dir; it returns the file and benchSession's user id.
 func usersFile(dir string, n int) (path, benchUserID string, err error) {
 	cfg, err := stack.Users()
 	if err != nil {

@@ -19,9 +19,8 @@ type phase struct {
 // and the proxies settle, so that no run is charged for the one before.
 const pauseBetweenRuns = 500 * time.Millisecond
 
-// measurePhase sets the resolver's latency, warms every row up once (round
-// -1, untimed), then runs o.reps rounds, the rows interleaved and every
-// other round in reverse order.
+// measurePhase warms every row up at the resolver latency, then runs o.reps
+// rounds in roundOrder.
 func measurePhase(ctx context.Context, p *proxies, ctl resolverCtl, w *wrkRunner, o options, latency time.Duration, log io.Writer) (*phase, error) {
 	if err := ctl.setLatency(ctx, latency); err != nil {
 		return nil, err
@@ -132,10 +131,8 @@ func setRatios(rows map[string]*rowResult) {
 	}
 }
 
-// pairedRatio compares a figure of two rows run in the same rounds: the
-// median over the rounds of a's figure over b's in that round (which cancels
-// a drift of the machine's load better than a ratio of medians), and the
-// lowest and highest of those ratios; NaN when the rounds do not pair up.
+// pairedRatio returns the median, lowest and highest of a's figure over b's
+// per round (a drift of the load cancels out); NaN when rounds do not pair.
 func pairedRatio(a, b *rowResult, f figure) (med, lo, hi float64) {
 	var ratios []float64
 	for i := range a.samples {
