@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"fmt"
@@ -41,9 +40,8 @@ func describeMachine(ctx context.Context, traefikBin string) string {
 // procField returns the value of the first "name: value" line (tabs and
 // spaces around the colon allowed), as in /proc/cpuinfo and `traefik version`.
 func procField(text, name string) string {
-	sc := bufio.NewScanner(strings.NewReader(text))
-	for sc.Scan() {
-		if k, v, ok := strings.Cut(sc.Text(), ":"); ok && strings.TrimSpace(k) == name {
+	for line := range strings.Lines(text) {
+		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == name {
 			return strings.TrimSpace(v)
 		}
 	}

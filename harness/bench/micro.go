@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,44 +19,27 @@ type benchLine struct {
 	allocsPerOp float64
 }
 
-// parseGoBench reads benchmark lines, in order of appearance; a name seen
+// benchRE matches a benchmark result line: the name without its -GOMAXPROCS
+// suffix, ns/op and allocs/op (if printed).
+var benchRE = regexp.MustCompile(`^(Benchmark\S+?)(?:-\d+)?\s+\d+\s+([\d.]+) ns/op(?:.*\s([\d.]+) allocs/op)?`)
+
+// parseGoBench reads benchmark lines in order of appearance; a name seen
 // twice keeps its last line.
 func parseGoBench(out string) []benchLine {
 	var lines []benchLine
 	for line := range strings.Lines(out) {
-		f := strings.Fields(line)
-		if len(f) < 4 || !strings.HasPrefix(f[0], "Benchmark") {
-			continue
-		}
-		if _, err := strconv.ParseInt(f[1], 10, 64); err != nil {
-			continue // not a result line
-		}
-		b := benchLine{name: trimProcs(f[0])}
-		for i := 2; i+1 < len(f); i += 2 {
-			v, _ := strconv.ParseFloat(f[i], 64)
-			switch f[i+1] {
-			case "ns/op":
-				b.nsPerOp = v
-			case "allocs/op":
-				b.allocsPerOp = v
+		if m := benchRE.FindStringSubmatch(line); m != nil {
+			b := benchLine{name: m[1]}
+			b.nsPerOp, _ = strconv.ParseFloat(m[2], 64)
+			b.allocsPerOp, _ = strconv.ParseFloat(m[3], 64)
+			if i := slices.IndexFunc(lines, func(l benchLine) bool { return l.name == b.name }); i >= 0 {
+				lines[i] = b
+			} else {
+				lines = append(lines, b)
 			}
-		}
-		if i := slices.IndexFunc(lines, func(l benchLine) bool { return l.name == b.name }); i >= 0 {
-			lines[i] = b
-		} else {
-			lines = append(lines, b)
 		}
 	}
 	return lines
-}
-
-// trimProcs drops a "-N" GOMAXPROCS suffix from a benchmark name.
-func trimProcs(name string) string {
-	i := strings.LastIndexByte(name, '-')
-	if _, err := strconv.Atoi(name[i+1:]); i > 0 && err == nil {
-		return name[:i]
-	}
-	return name
 }
 
 // microResult holds the plugin package's benchmarks, compiled and under
