@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"io"
@@ -53,11 +52,8 @@ func procField(text, name string) string {
 func commandOutput(ctx context.Context, name string, args ...string) string {
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	var buf bytes.Buffer
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Stdout, cmd.Stderr = &buf, &buf
-	_ = cmd.Run()
-	return buf.String()
+	out, _ := exec.CommandContext(ctx, name, args...).CombinedOutput()
+	return string(out)
 }
 
 func firstLine(s string) string {

@@ -99,21 +99,10 @@ func runs(calls int64, cpu time.Duration, rps ...float64) []sample {
 	return ss
 }
 
-func TestMedian(t *testing.T) {
-	for _, c := range []struct {
-		xs   []float64
-		want float64
-	}{{[]float64{3, 1, 2}, 2}, {[]float64{4, 1, 3, 2}, 2.5}} {
-		if got := median(c.xs); got != c.want {
-			t.Errorf("median(%v) = %v, want %v", c.xs, got, c.want)
-		}
-	}
-	if got := median(nil); !math.IsNaN(got) {
-		t.Errorf("median of none = %v", got)
-	}
-}
-
 func TestSummarizeAndRatios(t *testing.T) {
+	if m, m2, none := median([]float64{3, 1, 2}), median([]float64{4, 1, 3, 2}), median(nil); m != 2 || m2 != 2.5 || !math.IsNaN(none) {
+		t.Errorf("medians %v, %v, %v; want 2, 2.5, NaN", m, m2, none)
+	}
 	bare := summarize(runs(0, 50*time.Millisecond, 1000, 4000, 2000))
 	if bare.rps != 2000 || bare.p50US != 500 || bare.p99US != 1000 || bare.errors != 3 || bare.cpuPerRequestUS != 150000.0/7000 {
 		t.Errorf("bare = %+v", bare)
