@@ -76,7 +76,7 @@ func run(ctx context.Context, o options, log io.Writer) error {
 	defer resolver.stop()
 	defer backend.stop()
 	ctl := resolverCtl(resolver.addr)
-	if err := runProxies(ctx, o, rep, dir, ctl, backend.addr, benchUserID, log); err != nil {
+	if err := runProxies(ctx, o, rep, root, dir, ctl, backend.addr, benchUserID, log); err != nil {
 		return err
 	}
 	if rep.mem, err = measureMemory(ctx, ctl, "http://"+backend.addr, o.sessions, log); err != nil {
@@ -93,9 +93,9 @@ func run(ctx context.Context, o options, log io.Writer) error {
 
 // runProxies starts the proxies, checks every row, runs the tables and the
 // bursts, and stops the proxies again.
-func runProxies(ctx context.Context, o options, rep *report, dir string, ctl resolverCtl, backendAddr, benchUserID string, log io.Writer) error {
+func runProxies(ctx context.Context, o options, rep *report, root, dir string, ctl resolverCtl, backendAddr, benchUserID string, log io.Writer) error {
 	fmt.Fprintln(log, "bench: starting bare Traefik, Traefik with the plugin, and nginx")
-	p, err := startProxies(ctx, dir, ctl, backendAddr)
+	p, err := startProxies(ctx, root, dir, ctl, backendAddr)
 	if err != nil {
 		return err
 	}

@@ -53,17 +53,13 @@ func traefikOptions(resolveURL, backendURL, trivialSource string) []stack.Option
 
 // startProxies starts both Traefik stacks and nginx; each waits until its
 // routes answer.
-func startProxies(ctx context.Context, dir string, ctl resolverCtl, backendAddr string) (_ *proxies, err error) {
+func startProxies(ctx context.Context, root, dir string, ctl resolverCtl, backendAddr string) (_ *proxies, err error) {
 	p := &proxies{base: map[string]string{}, pid: map[string]int{}}
 	defer func() {
 		if err != nil {
 			p.stop()
 		}
 	}()
-	root, err := harness.RepoRoot()
-	if err != nil {
-		return nil, err
-	}
 	addr := func(ep string) (string, error) {
 		a, err := harness.FreeAddr()
 		p.base[ep] = "http://" + a

@@ -11,18 +11,15 @@ func TestTraefikOptions(t *testing.T) {
 	opts := traefikOptions("http://127.0.0.1:5/_resolver/resolve", "http://127.0.0.1:4", "/src/trivial")
 	routed := map[string]bool{} // entrypoints
 	for _, o := range opts {
-		defined := map[string]bool{}
-		for _, mw := range o.Middlewares {
-			defined[mw.Name] = true
-		}
+		dynamic := (&stack.Stack{}).Dynamic(o.Middlewares, o.Routes)
 		for _, r := range o.Routes {
 			if len(r.EntryPoints) != 1 || routed[r.EntryPoints[0]] {
 				t.Errorf("entrypoints %v: want one, routed once", r.EntryPoints)
 			}
 			routed[r.EntryPoints[0]] = true
 			for _, mw := range r.Middlewares {
-				if !defined[mw] {
-					t.Errorf("entrypoint %v: middleware %s is not defined beside it", r.EntryPoints, mw)
+				if !strings.Contains(dynamic, "\n        "+mw+":\n") {
+					t.Errorf("entrypoint %v: middleware %s is not defined beside it:\n%s", r.EntryPoints, mw, dynamic)
 				}
 			}
 		}
