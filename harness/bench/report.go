@@ -33,14 +33,7 @@ func (r *report) markdown() string {
 	b.WriteString("\n\n")
 
 	if len(r.phases) > 0 {
-		fmt.Fprintf(&b, "Every row: `wrk -t%d -c%d`, %s per run, %d run(s) per row (median shown), %s untimed warm-up per row; "+
-			"rows interleaved (Traefik and nginx alternating, every other round reversed). "+
-			"Each request is `GET /small` (a 2-byte answer from the echo backend) with `Cookie: session=<one user's session>` "+
-			"(plugin-anon: no cookie; plugin-miss: a new cookie per request). "+
-			"All on loopback: wrk, the proxy, the echo backend and the stand-in resolver (separate processes) share the cores. "+
-			"*Calls/request* counts the stand-in's resolve requests; *ratio* is throughput over the same proxy's bare row "+
-			"(the median of the per-round ratios, as are the ratios in the targets); "+
-			"*proxy CPU/request* is the proxy processes' user+system CPU time per request.\n\n",
+		fmt.Fprintf(&b, "Every row: `wrk -t%d -c%d`, %s per run, %d run(s) per row (median shown), %s untimed warm-up per row; rows interleaved (Traefik and nginx alternating, every other round reversed). Each request is `GET /small` (a 2-byte answer from the echo backend) with `Cookie: session=<one user's session>` (plugin-anon: no cookie; plugin-miss: a new cookie per request). All on loopback: wrk, the proxy, the echo backend and the stand-in resolver (separate processes) share the cores. *Calls/request* counts the stand-in's resolve requests; *ratio* is throughput over the same proxy's bare row (the median of the per-round ratios, as are the ratios in the targets); *proxy CPU/request* is the proxy processes' user+system CPU time per request.\n\n",
 			o.threads, o.connections, o.duration, o.reps, o.warmup)
 		for _, p := range r.phases {
 			writePhase(&b, p)
@@ -53,8 +46,7 @@ func (r *report) markdown() string {
 	}
 
 	if len(r.bursts) > 0 {
-		fmt.Fprintf(&b, "## Burst: %d concurrent requests with one new credential\n\n"+
-			"Connections opened first, then all requests released at once; the credential is a session no proxy has seen.\n\n", r.bursts[0].requests)
+		fmt.Fprintf(&b, "## Burst: %d concurrent requests with one new credential\n\nConnections opened first, then all requests released at once; the credential is a session no proxy has seen.\n\n", r.bursts[0].requests)
 		var rows [][]string
 		for _, x := range r.bursts {
 			label := map[string]string{"plugin-hit": "plugin (cache on)", "nginx-auth-cache": "nginx-auth-cache (`proxy_cache_lock on`)"}[x.row]
@@ -65,12 +57,7 @@ func (r *report) markdown() string {
 
 	if m := r.mem; m != nil {
 		rss, heap := m.perEntry()
-		fmt.Fprintf(&b, "## Memory per cached session\n\n"+
-			"A Traefik of its own with the plugin (`cacheMaxEntries: %d`, `cacheTTL: 1h`), warmed up with %s distinct sessions, "+
-			"then %s more distinct sessions (each a user of its own, full identity answer: 8 `x-authgear-*` headers), "+
-			"resolved and cached in %s. Each reading follows two GCs forced through Traefik's debug API, once the RSS has stopped falling "+
-			"(at most %s). The live heap is what the cache holds; the RSS also holds the Go runtime's headroom (with the default "+
-			"`GOGC=100` the heap may grow to twice the live heap before a collection) and freed memory not yet returned to the system.\n\n",
+		fmt.Fprintf(&b, "## Memory per cached session\n\nA Traefik of its own with the plugin (`cacheMaxEntries: %d`, `cacheTTL: 1h`), warmed up with %s distinct sessions, then %s more distinct sessions (each a user of its own, full identity answer: 8 `x-authgear-*` headers), resolved and cached in %s. Each reading follows two GCs forced through Traefik's debug API, once the RSS has stopped falling (at most %s). The live heap is what the cache holds; the RSS also holds the Go runtime's headroom (with the default `GOGC=100` the heap may grow to twice the live heap before a collection) and freed memory not yet returned to the system.\n\n",
 			m.maxEntries, fmtInt(memWarm), fmtInt(float64(m.sessions)), fmtElapsed(m.fill), memSettleMax)
 		writeTable(&b, true, []string{"", "RSS", "live heap after GC"}, [][]string{
 			{"empty cache (after warm-up)", fmtBytes(float64(m.before.rss)), fmtBytes(float64(m.before.heap))},
@@ -124,11 +111,7 @@ func writePhase(b *strings.Builder, p *phase) {
 
 // writeMicro writes the compiled vs Yaegi table.
 func writeMicro(b *strings.Builder, m *microResult) {
-	fmt.Fprintf(b, "## Per-request path: compiled vs Yaegi\n\n"+
-		"`go test -bench . -benchmem` of the plugin package (bench_test.go) compiled, and the same under Yaegi v0.16.1 "+
-		"(`tools/yaegi-test.sh -bench . -benchmem -benchtime %s`), the interpreter Traefik runs the plugin in. "+
-		"The two ServeHTTP benchmarks include one `Header.Clone` per iteration (the HeaderClone row) to give every "+
-		"iteration fresh headers.\n\n", yaegiBenchtime)
+	fmt.Fprintf(b, "## Per-request path: compiled vs Yaegi\n\n`go test -bench . -benchmem` of the plugin package (bench_test.go) compiled, and the same under Yaegi v0.16.1 (`tools/yaegi-test.sh -bench . -benchmem -benchtime %s`), the interpreter Traefik runs the plugin in. The two ServeHTTP benchmarks include one `Header.Clone` per iteration (the HeaderClone row) to give every iteration fresh headers.\n\n", yaegiBenchtime)
 	if m.err != nil {
 		fmt.Fprintf(b, "**Not run:** %v\n\n", m.err)
 	}
