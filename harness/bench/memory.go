@@ -62,7 +62,6 @@ func measureMemory(ctx context.Context, ctl resolverCtl, backendURL string, n in
 	send := func(from, to, step int) func() error {
 		return func() error { return sendSessions(ctx, s.Traefik.URL, from, to, step) }
 	}
-
 	fmt.Fprintf(log, "[memory] warm-up: %d distinct sessions\n", memWarm)
 	if err := send(0, memWarm, 1)(); err != nil {
 		return res, err

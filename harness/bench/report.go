@@ -31,7 +31,6 @@ func (r *report) markdown() string {
 		b.WriteString(" **Quick mode: short runs, one repetition; for development, not for comparison.**")
 	}
 	b.WriteString("\n\n")
-
 	if len(r.phases) > 0 {
 		fmt.Fprintf(&b, "Every row: `wrk -t%d -c%d`, %s per run, %d run(s) per row (median shown), %s untimed warm-up per row; rows interleaved (Traefik and nginx alternating, every other round reversed). Each request is `GET /small` (a 2-byte answer from the echo backend) with `Cookie: session=<one user's session>` (plugin-anon: no cookie; plugin-miss: a new cookie per request). All on loopback: wrk, the proxy, the echo backend and the stand-in resolver (separate processes) share the cores. *Calls/request* counts the stand-in's resolve requests; *ratio* is throughput over the same proxy's bare row (the median of the per-round ratios, as are the ratios in the targets); *proxy CPU/request* is the proxy processes' user+system CPU time per request.\n\n",
 			o.threads, o.connections, o.duration, o.reps, o.warmup)
@@ -44,7 +43,6 @@ func (r *report) markdown() string {
 		}
 		b.WriteString("\n")
 	}
-
 	if len(r.bursts) > 0 {
 		fmt.Fprintf(&b, "## Burst: %d concurrent requests with one new credential\n\nConnections opened first, then all requests released at once; the credential is a session no proxy has seen.\n\n", r.bursts[0].requests)
 		var rows [][]string
@@ -54,7 +52,6 @@ func (r *report) markdown() string {
 		}
 		writeTable(&b, true, []string{"proxy", "resolver latency", "resolver calls", "answered with the identity"}, rows)
 	}
-
 	if m := r.mem; m != nil {
 		rss, heap := m.perEntry()
 		fmt.Fprintf(&b, "## Memory per cached session\n\nA Traefik of its own with the plugin (`cacheMaxEntries: %d`, `cacheTTL: 1h`), warmed up with %s distinct sessions, then %s more distinct sessions (each a user of its own, full identity answer: 8 `x-authgear-*` headers), resolved and cached in %s. Each reading follows two GCs forced through Traefik's debug API, once the RSS has stopped falling (at most %s). The live heap is what the cache holds; the RSS also holds the Go runtime's headroom (with the default `GOGC=100` the heap may grow to twice the live heap before a collection) and freed memory not yet returned to the system.\n\n",
@@ -65,11 +62,9 @@ func (r *report) markdown() string {
 			{"**per session**", "**" + fmtBytes(rss) + "**", "**" + fmtBytes(heap) + "**"},
 		})
 	}
-
 	if r.micro != nil {
 		writeMicro(&b, r.micro)
 	}
-
 	b.WriteString("## Targets (issues 13 and 4)\n\n")
 	var rows [][]string
 	for _, v := range evaluate(r.phases, r.bursts, r.mem) {

@@ -109,17 +109,16 @@ func specOf(name string) rowSpec {
 	return rowSpec{}
 }
 
-// benchSession is the session cookie value every credentialed row sends: a
-// user of testdata/users.json with a full identity (roles, amr, ...).
-const benchSession = "alice-session"
-
-// burstSlots is how many fresh credentials the burst measurements may use:
-// sessions 0 to burstSlots-1; the memory figure uses the ones after them.
-const burstSlots = 32
-
-// memWarm is how many distinct sessions warm the memory Traefik up before
-// its baseline is taken.
-const memWarm = 2000
+const (
+	// benchSession is the session every credentialed row sends: a user of
+	// testdata/users.json with a full identity (roles, amr, ...).
+	benchSession = "alice-session"
+	// burstSlots is how many fresh sessions (0 to burstSlots-1) the bursts may
+	// use; the memory figure uses the ones after them.
+	burstSlots = 32
+	// memWarm is how many distinct sessions warm the memory Traefik up.
+	memWarm = 2000
+)
 
 // session is the i-th generated session; every one belongs to a user of its
 // own (userID(i)), as sessions in production mostly do.
