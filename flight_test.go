@@ -175,7 +175,7 @@ func TestARefreshThatFails(t *testing.T) {
 		{"an eviction under way drops it", 0},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			f, h, _ := newHandler(t, func(c *authgear.Config) { revalidating(c); withWebhook(c); c.RequireSession = true })
+			f, h, _ := newHandler(t, func(c *authgear.Config) { revalidating(c); withWebhook(c); withMetrics(c); c.RequireSession = true })
 			expect(t, h, "Bearer user:bob", 200, "id-bob")
 			pastTTL()
 			if tt.status == 0 {
@@ -184,10 +184,11 @@ func TestARefreshThatFails(t *testing.T) {
 			f.status.Store(tt.status)
 			expect(t, h, "Bearer user:bob", 200, "id-bob") // served at once; its refresh starts
 			switch tt.status {
-			case 0: // the refresh's answer is not cached: bob's next request goes to the resolver
+			case 0: // once the refresh has ended, bob's next request goes to the resolver
 				f.awaitArrival(t)
 				disableByWebhook(t, h, "id-bob")
 				f.release(1)
+				awaitMetric(t, h, "authgear_resolver_call_duration_seconds_count", "", 2)
 				next := serveAsync(h, nil, "Bearer user:bob")
 				f.awaitArrival(t)
 				f.release(1)

@@ -528,3 +528,11 @@ func scrape(h http.Handler, remote string) (int, string) {
 	h.ServeHTTP(w, request{target: "http://api.example.test/_authgear/metrics", remote: remote}.build())
 	return w.Code, w.Body.String()
 }
+
+// awaitMetric waits until the metrics of the middleware named after the test
+// show the sample name{middleware="…"labels} value.
+func awaitMetric(t testing.TB, h http.Handler, name, labels string, value int) {
+	t.Helper()
+	want := fmt.Sprintf("%s{middleware=%q%s} %d\n", name, t.Name(), labels, value)
+	eventually(t, want, func() bool { _, body := scrape(h, "127.0.0.1:1"); return strings.Contains(body, want) })
+}
