@@ -39,7 +39,7 @@ func TestStaticConfig(t *testing.T) {
 	c := staticConfig{LogLevel: "ERROR", EntryAddr: "127.0.0.1:1", AdminAddr: "127.0.0.1:2", DynamicFile: "/x/conf/dynamic.yml",
 		EntryPoints: map[string]string{"metrics": "127.0.0.1:3"}, Extra: "api:\n  insecure: true\n"}
 	y := c.yaml()
-	for _, want := range []string{"  metrics:\n    address: \"127.0.0.1:3\"\n", "api:\n  insecure: true\n"} {
+	for _, want := range []string{"    metrics:\n        address: 127.0.0.1:3\n", "api:\n  insecure: true\n"} {
 		if !strings.Contains(y, want) {
 			t.Errorf("static config lacks %q:\n%s", want, y)
 		}

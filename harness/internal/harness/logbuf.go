@@ -17,9 +17,6 @@ type TailBuffer struct {
 	buf bytes.Buffer
 }
 
-// tailBuffer is the name traefik.go uses.
-type tailBuffer = TailBuffer
-
 // Write appends p, dropping the oldest bytes beyond the bound.
 func (t *TailBuffer) Write(p []byte) (int, error) {
 	t.mu.Lock()

@@ -69,7 +69,7 @@ type Traefik struct {
 	Cmd *exec.Cmd
 
 	dynamicFile string
-	logs        *tailBuffer
+	logs        *TailBuffer
 	exited      chan struct{} // closed when the process has exited
 	waitErr     error         // set before exited is closed
 	stopOnce    sync.Once
@@ -92,7 +92,7 @@ func Start(ctx context.Context, o Options) (*Traefik, error) {
 		EntryAddr:   o.EntryAddr,
 		URL:         "http://" + o.EntryAddr,
 		dynamicFile: filepath.Join(dir, "conf", "dynamic.yml"),
-		logs:        &tailBuffer{},
+		logs:        &TailBuffer{},
 		exited:      make(chan struct{}),
 	}
 	if err := t.prepare(o); err != nil {
@@ -168,25 +168,20 @@ func (t *Traefik) prepare(o Options) error {
 		Extra:        o.ExtraStatic,
 	}
 	if !o.NoPlugin {
-		module, err := modulePath(filepath.Join(o.PluginSource, "go.mod"))
-		if err != nil {
-			return err
-		}
-		dst := filepath.Join(t.Dir, "plugins-local", "src", filepath.FromSlash(module))
-		if err := CopyPlugin(o.PluginSource, dst); err != nil {
-			return err
-		}
-		static.Module = module
-		static.ExtraModules = map[string]string{}
+		sources := map[string]string{PluginName: o.PluginSource}
 		for name, src := range o.ExtraPlugins {
-			extra, err := modulePath(filepath.Join(src, "go.mod"))
+			sources[name] = src
+		}
+		static.Plugins = map[string]string{}
+		for name, src := range sources {
+			module, err := modulePath(filepath.Join(src, "go.mod"))
 			if err != nil {
 				return err
 			}
-			if err := CopyPlugin(src, filepath.Join(t.Dir, "plugins-local", "src", filepath.FromSlash(extra))); err != nil {
+			if err := CopyPlugin(src, filepath.Join(t.Dir, "plugins-local", "src", filepath.FromSlash(module))); err != nil {
 				return err
 			}
-			static.ExtraModules[name] = extra
+			static.Plugins[name] = module
 		}
 	} else {
 		static.Experimental = ""
