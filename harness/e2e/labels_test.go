@@ -5,6 +5,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"github.com/traefik-authgear/traefik-authgear/harness/examples"
 )
 
 // There is no Docker engine on the machines that run these tests, so the
@@ -70,7 +72,7 @@ func labelsConfig(t *testing.T, snippet string) string {
 		t.Fatal(err)
 	}
 	// Docker gives a container's router a service of its own; say so here.
-	routers, _ := at(labels, "http", "routers").(map[string]any)
+	routers, _ := examples.Dig(labels, "http", "routers").(map[string]any)
 	for name := range routers {
 		if err := setPath(labels, []string{"http", "routers", name, "service"}, "backend"); err != nil {
 			t.Fatal(err)

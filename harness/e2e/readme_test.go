@@ -101,12 +101,12 @@ func snippetPlugin(t *testing.T, snippet string) (any, string, map[string]any) {
 	if err != nil {
 		t.Fatalf("%s: %v", snippet, err)
 	}
-	mws, _ := at(doc, "http", "middlewares").(map[string]any)
+	mws, _ := examples.Dig(doc, "http", "middlewares").(map[string]any)
 	if len(mws) != 1 {
 		t.Fatalf("%s: want one middleware, got %v", snippet, mws)
 	}
 	for name := range mws {
-		if opts, ok := at(mws, name, "plugin", harness.PluginName).(map[string]any); ok {
+		if opts, ok := examples.Dig(mws, name, "plugin", harness.PluginName).(map[string]any); ok {
 			return doc, name, opts
 		}
 	}
@@ -117,11 +117,11 @@ func snippetPlugin(t *testing.T, snippet string) (any, string, map[string]any) {
 // routerRules returns, by router name, the rules of the routers of a
 // dynamic configuration that use middleware mw.
 func routerRules(doc any, mw string) map[string]string {
-	routers, _ := at(doc, "http", "routers").(map[string]any)
+	routers, _ := examples.Dig(doc, "http", "routers").(map[string]any)
 	rules := map[string]string{}
 	for name, r := range routers {
 		var used []string
-		switch l := at(r, "middlewares").(type) {
+		switch l := examples.Dig(r, "middlewares").(type) {
 		case []any:
 			for _, v := range l {
 				used = append(used, fmt.Sprint(v))
@@ -130,7 +130,7 @@ func routerRules(doc any, mw string) map[string]string {
 			used = strings.Split(l, ",")
 		}
 		if slices.Contains(used, mw) {
-			rules[name] = fmt.Sprint(at(r, "rule"))
+			rules[name] = fmt.Sprint(examples.Dig(r, "rule"))
 		}
 	}
 	return rules
@@ -169,18 +169,18 @@ func TestKubernetesSnippetsMatchFileProvider(t *testing.T) {
 			var mw string
 			matches := map[string][]string{} // middleware name -> matches of the routes using it
 			for _, d := range docs {
-				switch d := stringScalars(d); at(d, "kind") {
+				switch d := stringScalars(d); examples.Dig(d, "kind") {
 				case "Middleware":
-					mw = fmt.Sprint(at(d, "metadata", "name"))
-					if got := at(d, "spec", "plugin", harness.PluginName); !reflect.DeepEqual(got, want) {
+					mw = fmt.Sprint(examples.Dig(d, "metadata", "name"))
+					if got := examples.Dig(d, "spec", "plugin", harness.PluginName); !reflect.DeepEqual(got, want) {
 						t.Errorf("spec.plugin.%s = %v\n%s: %v", harness.PluginName, got, file, want)
 					}
 				case "IngressRoute":
-					routes, _ := at(d, "spec", "routes").([]any)
+					routes, _ := examples.Dig(d, "spec", "routes").([]any)
 					for _, r := range routes {
-						used, _ := at(r, "middlewares").([]any)
+						used, _ := examples.Dig(r, "middlewares").([]any)
 						for _, m := range used {
-							matches[fmt.Sprint(at(m, "name"))] = append(matches[fmt.Sprint(at(m, "name"))], fmt.Sprint(at(r, "match")))
+							matches[fmt.Sprint(examples.Dig(m, "name"))] = append(matches[fmt.Sprint(examples.Dig(m, "name"))], fmt.Sprint(examples.Dig(r, "match")))
 						}
 					}
 				}
@@ -226,11 +226,11 @@ func TestStaticSnippet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	plugin := at(doc, "experimental", "plugins", harness.PluginName)
-	if mod := at(plugin, "moduleName"); mod != harness.PluginModule {
+	plugin := examples.Dig(doc, "experimental", "plugins", harness.PluginName)
+	if mod := examples.Dig(plugin, "moduleName"); mod != harness.PluginModule {
 		t.Errorf("static.yml experimental.plugins.%s.moduleName = %v, want %s", harness.PluginName, mod, harness.PluginModule)
 	}
-	if v, _ := at(plugin, "version").(string); !strings.HasPrefix(v, "v") {
+	if v, _ := examples.Dig(plugin, "version").(string); !strings.HasPrefix(v, "v") {
 		t.Errorf("static.yml: version = %q, want a tag such as v0.1.0", v)
 	}
 }

@@ -49,12 +49,3 @@ func emitYAML(v any) string {
 	}
 	return string(out)
 }
-
-// at is v's value at the path of mapping keys; nil where there is none.
-func at(v any, path ...string) any {
-	for _, k := range path {
-		m, _ := v.(map[string]any)
-		v = m[k]
-	}
-	return v
-}

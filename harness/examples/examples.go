@@ -218,8 +218,8 @@ func All() (map[string]PluginConf, error) {
 		return nil, err
 	}
 	for _, doc := range docs {
-		if opts, ok := dig(doc, "spec", "plugin", harness.PluginName).(map[string]any); ok {
-			out["kubernetes/"+fmt.Sprint(dig(doc, "metadata", "name"))] = opts
+		if opts, ok := Dig(doc, "spec", "plugin", harness.PluginName).(map[string]any); ok {
+			out["kubernetes/"+fmt.Sprint(Dig(doc, "metadata", "name"))] = opts
 		}
 	}
 	return out, nil

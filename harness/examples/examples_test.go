@@ -132,13 +132,13 @@ func TestKubernetesExamples(t *testing.T) {
 			t.Error(e)
 		}
 		if kind == "Middleware" {
-			middlewares[dig(d, "metadata", "name")] = true
+			middlewares[Dig(d, "metadata", "name")] = true
 		}
-		routes, _ := dig(d, "spec", "routes").([]any)
+		routes, _ := Dig(d, "spec", "routes").([]any)
 		for _, r := range routes {
-			mws, _ := dig(r, "middlewares").([]any)
+			mws, _ := Dig(r, "middlewares").([]any)
 			for _, m := range mws {
-				used[dig(m, "name")] = true
+				used[Dig(m, "name")] = true
 			}
 		}
 	}
@@ -146,11 +146,11 @@ func TestKubernetesExamples(t *testing.T) {
 		t.Errorf("the IngressRoute uses middlewares %v, the example defines %v", used, middlewares)
 	}
 	values := load("values.yaml")
-	if p := dig(values[0], "experimental", "plugins", harness.PluginName); dig(p, "moduleName") != harness.PluginModule || dig(p, "version") == nil {
+	if p := Dig(values[0], "experimental", "plugins", harness.PluginName); Dig(p, "moduleName") != harness.PluginModule || Dig(p, "version") == nil {
 		t.Errorf("values.yaml: experimental.plugins.%s is %v", harness.PluginName, p)
 	}
 	secret := load("secret.yaml")[0]
-	if secret["kind"] != "Secret" || dig(secret, "metadata", "name") != "authgear-webhook" || dig(secret, "stringData", "secret") == nil {
+	if secret["kind"] != "Secret" || Dig(secret, "metadata", "name") != "authgear-webhook" || Dig(secret, "stringData", "secret") == nil {
 		t.Errorf("secret.yaml does not hold the key the Middleware's urn:k8s:secret:authgear-webhook:secret names")
 	}
 }

@@ -62,18 +62,18 @@ func CRDSchemas() (map[string]map[string]any, error) {
 	}
 	schemas := map[string]map[string]any{}
 	for _, d := range docs {
-		versions, _ := dig(d, "spec", "versions").([]any)
+		versions, _ := Dig(d, "spec", "versions").([]any)
 		for _, v := range versions {
-			if s, ok := dig(v, "schema", "openAPIV3Schema").(map[string]any); ok && dig(v, "name") == "v1alpha1" {
-				schemas[fmt.Sprint(dig(d, "spec", "names", "kind"))] = s
+			if s, ok := Dig(v, "schema", "openAPIV3Schema").(map[string]any); ok && Dig(v, "name") == "v1alpha1" {
+				schemas[fmt.Sprint(Dig(d, "spec", "names", "kind"))] = s
 			}
 		}
 	}
 	return schemas, nil
 }
 
-// dig is v's value at the path of map keys; nil where there is none.
-func dig(v any, path ...string) any {
+// Dig is v's value at the path of map keys; nil where there is none.
+func Dig(v any, path ...string) any {
 	for _, k := range path {
 		m, _ := v.(map[string]any)
 		v = m[k]
