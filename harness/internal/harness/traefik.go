@@ -3,6 +3,7 @@ package harness
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -137,16 +138,12 @@ func (o *Options) defaults() error {
 			return err
 		}
 	}
-	if o.LogLevel == "" {
-		o.LogLevel = "ERROR"
-	}
+	o.LogLevel = cmp.Or(o.LogLevel, "ERROR")
+	o.StartTimeout = cmp.Or(o.StartTimeout, 60*time.Second)
 	if o.PluginSource == "" && !o.NoPlugin {
 		if o.PluginSource, err = RepoRoot(); err != nil {
 			return err
 		}
-	}
-	if o.StartTimeout == 0 {
-		o.StartTimeout = 60 * time.Second
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package stack
 
 import (
+	"cmp"
 	"fmt"
 	"strings"
 
@@ -16,7 +17,7 @@ func (s *Stack) Dynamic(mws []Middleware, routes []Route) string {
 	routers := map[string]any{}
 	for i, r := range routes {
 		router := map[string]any{
-			"rule":    fmt.Sprintf("PathPrefix(`%s`)", prefixOr(r.Prefix)),
+			"rule":    fmt.Sprintf("PathPrefix(`%s`)", cmp.Or(r.Prefix, "/")),
 			"service": "backend",
 		}
 		if len(r.EntryPoints) > 0 {
@@ -28,7 +29,7 @@ func (s *Stack) Dynamic(mws []Middleware, routes []Route) string {
 		if r.TLS {
 			router["tls"] = map[string]any{}
 		}
-		routers[fmt.Sprintf("r%02d-%s", i, strings.Trim(strings.ReplaceAll(prefixOr(r.Prefix), "/", "-"), "-"))] = router
+		routers[fmt.Sprintf("r%02d-%s", i, strings.Trim(strings.ReplaceAll(cmp.Or(r.Prefix, "/"), "/", "-"), "-"))] = router
 	}
 	middlewares := map[string]any{}
 	for _, mw := range mws {

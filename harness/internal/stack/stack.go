@@ -8,6 +8,7 @@
 package stack
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"net/http"
@@ -148,30 +149,20 @@ func (s *Stack) startServers() error {
 			s.ResolverURLs[mw.Name] = "http://" + addr + standin.PathResolve
 			s.resolverHosts[mw.Name] = PublicHost
 		case mw.OwnResolver:
-			cfg, err := s.users()
+			r, err := s.startResolver(mw.CookiePrefix)
 			if err != nil {
 				return err
 			}
-			cfg.CookiePrefix = mw.CookiePrefix
-			r, err := StartResolver(cfg)
-			if err != nil {
-				return err
-			}
-			s.closers = append(s.closers, r.Close)
 			s.Resolvers[mw.Name] = r
 			s.ResolverURLs[mw.Name] = r.URL
-			s.resolverHosts[mw.Name] = cfg.PublicHost
+			s.resolverHosts[mw.Name] = r.PublicHost
 		default:
 			if shared == "" {
-				cfg, err := s.users()
+				r, err := s.startResolver("")
 				if err != nil {
 					return err
 				}
-				if s.Resolver, err = StartResolver(cfg); err != nil {
-					return err
-				}
-				s.closers = append(s.closers, s.Resolver.Close)
-				shared, sharedHost = s.Resolver.URL, cfg.PublicHost
+				s.Resolver, shared, sharedHost = r, r.URL, r.PublicHost
 			}
 			s.ResolverURLs[mw.Name] = shared
 			s.resolverHosts[mw.Name] = sharedHost
@@ -180,12 +171,22 @@ func (s *Stack) startServers() error {
 	return nil
 }
 
-// users returns the stand-in's configuration.
-func (s *Stack) users() (standin.Config, error) {
+// startResolver starts an in-process stand-in for the stack's users with the
+// given cookie prefix; Stop closes it.
+func (s *Stack) startResolver(cookiePrefix string) (*Resolver, error) {
+	var cfg standin.Config
+	var err error
 	if s.opts.Users != nil {
-		return *s.opts.Users, nil
+		cfg = *s.opts.Users
+	} else if cfg, err = Users(); err != nil {
+		return nil, err
 	}
-	return Users()
+	cfg.CookiePrefix = cookiePrefix
+	r, err := StartResolver(cfg)
+	if err == nil {
+		s.closers = append(s.closers, r.Close)
+	}
+	return r, err
 }
 
 // Users reads testdata/users.json at the repository root, with PublicHost.
@@ -225,15 +226,12 @@ func (s *Stack) WaitRoutes(routes []Route, mws []Middleware) error {
 	if routes == nil {
 		routes = DefaultRoutes(mws)
 	}
-	wait := s.opts.Wait
-	if wait == 0 {
-		wait = 60 * time.Second
-	}
+	wait := cmp.Or(s.opts.Wait, 60*time.Second)
 	for _, r := range routes {
 		if r.TLS {
 			continue
 		}
-		url := s.EntryPointURL(firstOr(r.EntryPoints, "web")) + strings.TrimSuffix(prefixOr(r.Prefix), "/") + "/"
+		url := s.EntryPointURL(firstOr(r.EntryPoints, "web")) + strings.TrimSuffix(cmp.Or(r.Prefix, "/"), "/") + "/"
 		if err := s.Traefik.WaitRequest(func() *http.Request {
 			req, _ := http.NewRequest(http.MethodGet, url, nil)
 			return req
@@ -271,11 +269,4 @@ func firstOr(list []string, def string) string {
 		return list[0]
 	}
 	return def
-}
-
-func prefixOr(p string) string {
-	if p == "" {
-		return "/"
-	}
-	return p
 }
