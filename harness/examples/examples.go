@@ -132,12 +132,6 @@ func DecodeFlags(args []string) (*Static, error) {
 	return s, flag.Decode(args, s)
 }
 
-// DecodeFile decodes a Traefik configuration file (static or dynamic) as
-// Traefik does.
-func DecodeFile(path string, element any) error {
-	return file.Decode(path, element)
-}
-
 // Middlewares returns the authgear plugin options of every middleware of d.
 func (d *Dynamic) Middlewares() map[string]PluginConf {
 	out := map[string]PluginConf{}
@@ -207,7 +201,7 @@ func All() (map[string]PluginConf, error) {
 		return nil, err
 	}
 	dynamic := &Dynamic{}
-	if err := DecodeFile(filepath.Join(dir, "static", "dynamic.yml"), dynamic); err != nil {
+	if err := file.Decode(filepath.Join(dir, "static", "dynamic.yml"), dynamic); err != nil {
 		return nil, err
 	}
 	for name, opts := range dynamic.Middlewares() {

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/traefik/paerser/file"
+
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
 )
 
@@ -75,7 +77,7 @@ func TestStaticExamples(t *testing.T) {
 		t.Fatal(err)
 	}
 	fromFile := &Static{}
-	if err := DecodeFile(filepath.Join(dir, "static", "traefik.yml"), fromFile); err != nil {
+	if err := file.Decode(filepath.Join(dir, "static", "traefik.yml"), fromFile); err != nil {
 		t.Fatal(err)
 	}
 	data, err := os.ReadFile(filepath.Join(dir, "static", "traefik-cli.txt"))
