@@ -15,32 +15,25 @@ import (
 // benchRequest returns a request with the headers a browser and Traefik send.
 func benchRequest() *http.Request {
 	req := httptest.NewRequest(http.MethodGet, "http://api.example.test/things/42?x=1", nil)
-	h := req.Header
-	h.Set("User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36")
-	h.Set("Accept", "application/json")
-	h.Set("Accept-Encoding", "gzip, deflate, br")
-	h.Set("Accept-Language", "en-US,en;q=0.9")
-	h.Set("Cookie", "_ga=GA1.2.1234567890.1700000000; session=bench-session-cookie-value-0123456789abcdef; theme=dark")
-	h.Set("X-Forwarded-For", "203.0.113.9")
-	h.Set("X-Forwarded-Host", "api.example.test")
-	h.Set("X-Forwarded-Port", "443")
-	h.Set("X-Forwarded-Proto", "https")
-	h.Set("X-Forwarded-Server", "traefik-1")
-	h.Set("X-Real-Ip", "203.0.113.9")
+	for _, kv := range [][2]string{
+		{"User-Agent", "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"},
+		{"Accept", "application/json"}, {"Accept-Encoding", "gzip, deflate, br"}, {"Accept-Language", "en-US,en;q=0.9"},
+		{"Cookie", "_ga=GA1.2.1234567890.1700000000; session=bench-session-cookie-value-0123456789abcdef; theme=dark"},
+		{"X-Forwarded-For", "203.0.113.9"}, {"X-Forwarded-Host", "api.example.test"}, {"X-Forwarded-Port", "443"},
+		{"X-Forwarded-Proto", "https"}, {"X-Forwarded-Server", "traefik-1"}, {"X-Real-Ip", "203.0.113.9"},
+	} {
+		req.Header.Set(kv[0], kv[1])
+	}
 	return req
 }
 
 // benchAnswer is a full valid-session answer.
 func benchAnswer(s *settings) *answer {
-	h := http.Header{}
-	h.Set("X-Authgear-Session-Valid", "true")
-	h.Set("X-Authgear-User-Id", "7b0f6c42-1a6e-4d0e-9c53-2c1f0f6f5b1e")
-	h.Set("X-Authgear-User-Anonymous", "false")
-	h.Set("X-Authgear-User-Verified", "true")
-	h.Set("X-Authgear-User-Can-Reauthenticate", "true")
-	h.Set("X-Authgear-User-Roles", "admin,editor")
-	h.Set("X-Authgear-Session-Amr", "pwd otp")
-	h.Set("X-Authgear-Session-Authenticated-At", "1764380000")
+	h := http.Header{
+		"X-Authgear-Session-Valid": {"true"}, "X-Authgear-User-Id": {"7b0f6c42-1a6e-4d0e-9c53-2c1f0f6f5b1e"},
+		"X-Authgear-User-Anonymous": {"false"}, "X-Authgear-User-Verified": {"true"}, "X-Authgear-User-Can-Reauthenticate": {"true"},
+		"X-Authgear-User-Roles": {"admin,editor"}, "X-Authgear-Session-Amr": {"pwd otp"}, "X-Authgear-Session-Authenticated-At": {"1764380000"},
+	}
 	return newAnswer(h, s)
 }
 

@@ -129,15 +129,9 @@ func TestCacheExpiryAndStaleWindow(t *testing.T) {
 	c := newCache(100, 0, 50, 10)
 	put(t, c, "a", "alice", 0)
 	tests := []struct {
-		now   int64
-		fresh bool
-		stale bool
-	}{
-		{99, true, true},
-		{100, false, true},
-		{149, false, true},
-		{150, false, false},
-	}
+		now          int64
+		fresh, stale bool
+	}{{99, true, true}, {100, false, true}, {149, false, true}, {150, false, false}}
 	for _, tt := range tests {
 		j := c.join("a", tt.now, 0, time.Second)
 		if (j.ans != nil) != tt.fresh {

@@ -53,9 +53,9 @@ func sign(secret string, body []byte) string {
 	return hex.EncodeToString(mac.Sum(nil))
 }
 
-// postWebhook delivers body with the signature to the handler's webhook path.
-func postWebhook(h http.Handler, signature string, body []byte) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodPost, "http://api.example.test/_authgear/webhook", bytes.NewReader(body))
+// postWebhook sends body with the signature to the handler's webhook path.
+func postWebhook(h http.Handler, method, signature string, body io.Reader) *httptest.ResponseRecorder {
+	req := httptest.NewRequest(method, "http://api.example.test/_authgear/webhook", body)
 	if signature != "" {
 		req.Header.Set("X-Authgear-Body-Signature", signature)
 	}
@@ -75,7 +75,7 @@ func withWebhook(c *authgear.Config) {
 func disableByWebhook(t *testing.T, h http.Handler, userID string) {
 	t.Helper()
 	body := []byte(`{"type":"user.disabled","context":{"user_id":"` + userID + `"}}`)
-	if w := postWebhook(h, sign(webhookSecret, body), body); w.Code != http.StatusOK {
+	if w := postWebhook(h, "POST", sign(webhookSecret, body), bytes.NewReader(body)); w.Code != http.StatusOK {
 		t.Fatalf("webhook delivery for %s: status %d", userID, w.Code)
 	}
 }
@@ -109,32 +109,28 @@ func TestWebhookDeliveries(t *testing.T) {
 		c.WebhookSecretFile = "testdata/secrets/webhook"
 	}
 	tests := []struct {
-		name      string
-		edit      func(*authgear.Config)
-		method    string
-		delivery  string // a recorded delivery, instead of signature and body
-		signature string
-		body      []byte
-		want      int
-		evicts    bool // the user the delivery names is evicted
-		unread    bool // refused before any byte of the body is read
+		name, method, delivery, signature string // delivery: a recorded one, instead of signature and body
+		edit                              func(*authgear.Config)
+		body                              []byte
+		want                              int
+		evicts, unread                    bool // the named user is evicted; refused before any body byte is read
 	}{
-		{"recorded user.authenticated", withWebhook, "POST", "user.authenticated", "", nil, 200, true, false},
-		{"recorded user.disabled", withWebhook, "POST", "user.disabled", "", nil, 200, true, false},
-		{"recorded user.reenabled", withWebhook, "POST", "user.reenabled", "", nil, 200, true, false},
-		{"the secret read from a file", fromFile, "POST", "user.disabled", "", nil, 200, true, false},
-		{"the user named in the payload when the context has none", withWebhook, "POST", "", sign(webhookSecret, payloadOnly), payloadOnly, 200, true, false},
-		{"signed event without a user", withWebhook, "POST", "", sign(webhookSecret, noUser), noUser, 200, false, false},
-		{"wrong key", withWebhook, "POST", "", sign("another-secret", body), body, 401, false, false},
-		{"changed byte", withWebhook, "POST", "", signature, changed, 401, false, false},
-		{"missing signature", withWebhook, "POST", "", "", body, 401, false, true},
-		{"not a signature's form", withWebhook, "POST", "", "not-a-signature", []byte(strings.Repeat("x", 100000)), 401, false, true},
-		{"upper-case hex", withWebhook, "POST", "", strings.ToUpper(signature), body, 401, false, false},
-		{"GET", withWebhook, "GET", "", signature, nil, 405, false, false},
-		{"body over 1 MiB", withWebhook, "POST", "", sign(webhookSecret, big), big, 413, false, false},
-		{"a signed 70 KB delivery (real ones are a few KiB)", withWebhook, "POST", "", sign(webhookSecret, padded), padded, 413, false, false},
-		{"signed but not JSON", withWebhook, "POST", "", sign(webhookSecret, []byte("{oops")), []byte("{oops"), 400, false, false},
-		{"without webhookPath, an ordinary path: the post goes on", nil, "POST", "user.disabled", "", nil, 200, false, false},
+		{"recorded user.authenticated", "POST", "user.authenticated", "", withWebhook, nil, 200, true, false},
+		{"recorded user.disabled", "POST", "user.disabled", "", withWebhook, nil, 200, true, false},
+		{"recorded user.reenabled", "POST", "user.reenabled", "", withWebhook, nil, 200, true, false},
+		{"the secret read from a file", "POST", "user.disabled", "", fromFile, nil, 200, true, false},
+		{"the user named in the payload when the context has none", "POST", "", sign(webhookSecret, payloadOnly), withWebhook, payloadOnly, 200, true, false},
+		{"signed event without a user", "POST", "", sign(webhookSecret, noUser), withWebhook, noUser, 200, false, false},
+		{"wrong key", "POST", "", sign("another-secret", body), withWebhook, body, 401, false, false},
+		{"changed byte", "POST", "", signature, withWebhook, changed, 401, false, false},
+		{"missing signature", "POST", "", "", withWebhook, body, 401, false, true},
+		{"not a signature's form", "POST", "", "not-a-signature", withWebhook, []byte(strings.Repeat("x", 100000)), 401, false, true},
+		{"upper-case hex", "POST", "", strings.ToUpper(signature), withWebhook, body, 401, false, false},
+		{"GET", "GET", "", signature, withWebhook, nil, 405, false, false},
+		{"body over 1 MiB", "POST", "", sign(webhookSecret, big), withWebhook, big, 413, false, false},
+		{"a signed 70 KB delivery (real ones are a few KiB)", "POST", "", sign(webhookSecret, padded), withWebhook, padded, 413, false, false},
+		{"signed but not JSON", "POST", "", sign(webhookSecret, []byte("{oops")), withWebhook, []byte("{oops"), 400, false, false},
+		{"without webhookPath, an ordinary path: the post goes on", "POST", "user.disabled", "", nil, nil, 200, false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -165,12 +161,7 @@ func TestWebhookDeliveries(t *testing.T) {
 			}
 			requests()
 			counted := &countingReader{r: bytes.NewReader(body)}
-			req := httptest.NewRequest(tt.method, "http://api.example.test/_authgear/webhook", counted)
-			if signature != "" {
-				req.Header.Set("X-Authgear-Body-Signature", signature)
-			}
-			w := httptest.NewRecorder()
-			h.ServeHTTP(w, req)
+			w := postWebhook(h, tt.method, signature, counted)
 			hits := 5
 			if tt.edit == nil {
 				hits = 6
@@ -212,7 +203,7 @@ func TestMetricsAndLogCountWhatUsersNotice(t *testing.T) {
 	do(h, rec, request{header: bearer("bob")})   // miss, 403
 	do(h, rec, request{})                        // no credential, 401
 	for i := 0; i < 3; i++ {
-		postWebhook(h, "bogus", []byte(`{}`))
+		postWebhook(h, "POST", "bogus", strings.NewReader(`{}`))
 	}
 	f.status.Store(500)
 	do(h, rec, request{header: bearer("carol")}) // miss, 502
