@@ -11,13 +11,8 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/examples"
 )
 
-// There is no Docker engine on the machines that run these tests, so the
-// Docker-labels snippet is not run through Traefik's Docker provider. What the
-// plugin receives is the same either way: the label parser turns
-// "traefik.http.middlewares.auth.plugin.authgear.cacheTTL=60s" into a map of
-// strings, exactly what the file provider builds from a YAML file in which
-// every value is a string. So the tests convert the labels into such a file
-// (emitYAML) and run it; examples/ is decoded with Traefik's own paerser.
+// Without a Docker engine, the labels snippet runs as the file-provider YAML
+// that Traefik's label parser would hand the plugin: every value a string.
 
 // parseLabels reads "key=value" lines (blank lines and # comments skipped)
 // into a nested map keyed by the dot-separated parts after "traefik.".
@@ -73,7 +68,6 @@ func labelsConfig(t *testing.T, snippet string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Docker gives a container's router a service of its own; say so here.
 	routers, _ := examples.Dig(labels, "http", "routers").(map[string]any)
 	for name := range routers {
 		if err := setPath(labels, []string{"http", "routers", name, "service"}, "backend"); err != nil {
@@ -110,11 +104,9 @@ func TestLabelsToYAML(t *testing.T) {
 	}
 }
 
-// The README checks read the snippets with gopkg.in/yaml.v3, every scalar
-// turned into its string: Docker labels deliver every value as a string, and
-// the checks compare the file-provider and label snippets value for value.
-
-// parseYAML parses one document; nil for an empty one.
+// parseYAML parses one document, every scalar as its string (as labels give
+// them), so that file and label snippets compare value for value; nil for an
+// empty one.
 func parseYAML(src string) (any, error) {
 	var doc any
 	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
@@ -143,13 +135,12 @@ func stringScalars(v any) any {
 	}
 }
 
-// emitYAML renders v as block YAML; strings that would read as another type
-// are quoted, so every value reaches Traefik as the string it is, as Docker
-// labels deliver it.
+// emitYAML renders v as YAML, quoting strings that would read as another
+// type.
 func emitYAML(v any) string {
 	out, err := yaml.Marshal(v)
 	if err != nil {
-		panic(err) // maps, slices and strings always marshal
+		panic(err)
 	}
 	return string(out)
 }

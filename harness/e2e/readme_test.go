@@ -18,20 +18,16 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
 )
 
-// readmeDir holds the canonical configuration snippets of readme.md. The
-// end-to-end tests run them (with local addresses substituted for the public
-// example values), and TestReadmeSnippetsMatch keeps readme.md in step.
-const readmeDir = "testdata/readme"
-
-// Public example values in the README snippets, and what the tests put in
-// their place.
+// readmeDir holds readme.md's configuration snippets; the public example
+// values below are replaced by local addresses when they run.
 const (
+	readmeDir          = "testdata/readme"
 	exampleResolverURL = "https://myapp.authgear.cloud/_resolver/resolve"
 	exampleBackendURL  = "http://127.0.0.1:3000"
 	exampleAPIHost     = "api.example.com"
 )
 
-// readSnippet returns the content of one file of readmeDir.
+// readSnippet returns a file of readmeDir.
 func readSnippet(t *testing.T, name string) string {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(readmeDir, name))
@@ -41,8 +37,7 @@ func readSnippet(t *testing.T, name string) string {
 	return string(data)
 }
 
-// TestReadmeSnippetsMatch checks that every snippet in testdata/readme is, byte
-// for byte, the content of a fenced code block in readme.md.
+// TestReadmeSnippetsMatch: every snippet is a fenced block of readme.md.
 func TestReadmeSnippetsMatch(t *testing.T) {
 	root, err := harness.RepoRoot()
 	if err != nil {
@@ -65,8 +60,7 @@ func TestReadmeSnippetsMatch(t *testing.T) {
 	}
 }
 
-// fencedBlocks returns the contents of the ``` and ~~~ blocks of a Markdown
-// text, without their fences and final newline.
+// fencedBlocks returns the contents of a Markdown text's fenced blocks.
 func fencedBlocks(md string) []string {
 	var blocks, cur []string
 	fence := ""
@@ -86,9 +80,8 @@ func fencedBlocks(md string) []string {
 	return blocks
 }
 
-// snippetPlugin parses a file-provider or Docker-labels (.txt) snippet,
-// every value a string, and returns it with its only middleware's name and
-// plugin options.
+// snippetPlugin parses a file-provider or labels (.txt) snippet and returns
+// it with its only middleware's name and plugin options.
 func snippetPlugin(t *testing.T, snippet string) (any, string, map[string]any) {
 	t.Helper()
 	var doc any
@@ -114,8 +107,7 @@ func snippetPlugin(t *testing.T, snippet string) (any, string, map[string]any) {
 	return nil, "", nil
 }
 
-// routerRules returns, by router name, the rules of the routers of a
-// dynamic configuration that use middleware mw.
+// routerRules returns the rules, by router, of doc's routers that use mw.
 func routerRules(doc any, mw string) map[string]string {
 	routers, _ := examples.Dig(doc, "http", "routers").(map[string]any)
 	rules := map[string]string{}
@@ -136,10 +128,8 @@ func routerRules(doc any, mw string) map[string]string {
 	return rules
 }
 
-// TestSnippetOptionsLoad: the plugin options of every file-provider and
-// Docker-labels snippet, decoded as Traefik decodes them, create the
-// middleware, so none is misspelt (Traefik would drop it silently) and
-// resolverURL is there.
+// TestSnippetOptionsLoad: every file and labels snippet's options, decoded
+// as Traefik does, create the middleware: none misspelt, resolverURL set.
 func TestSnippetOptionsLoad(t *testing.T) {
 	for _, snippet := range []string{"file-provider.yml", "docker-labels.txt", "webhook-file-provider.yml", "webhook-docker-labels.txt"} {
 		_, name, opts := snippetPlugin(t, snippet)
@@ -153,11 +143,9 @@ func TestSnippetOptionsLoad(t *testing.T) {
 	}
 }
 
-// TestKubernetesSnippetsMatchFileProvider checks what cannot run here (no
-// cluster): the Middleware resource configures the plugin with exactly the
-// options of the file-provider snippet, which the end-to-end tests run, and
-// the IngressRoute routes that use it match as the file-provider routers
-// that use its middleware.
+// TestKubernetesSnippetsMatchFileProvider: with no cluster here, the
+// Middleware must have the file-provider snippet's options, and the routes
+// using it the rules of the file routers using its middleware.
 func TestKubernetesSnippetsMatchFileProvider(t *testing.T) {
 	for kubernetes, file := range map[string]string{"kubernetes.yml": "file-provider.yml", "webhook-kubernetes.yml": "webhook-file-provider.yml"} {
 		t.Run(kubernetes, func(t *testing.T) {
@@ -194,11 +182,8 @@ func TestKubernetesSnippetsMatchFileProvider(t *testing.T) {
 	}
 }
 
-// TestWebhookSnippetsAgree checks that the file-provider and Docker-labels
-// webhook snippets say the same thing (the Kubernetes one is compared with
-// the file one above): the same plugin options, the webhook on, a cacheTTL
-// no longer than the default 10s, and the same rule for the router that uses
-// the middleware.
+// TestWebhookSnippetsAgree: the file and labels webhook snippets have the
+// same options (the webhook on, cacheTTL at most 10s) and router rules.
 func TestWebhookSnippetsAgree(t *testing.T) {
 	const file, labels = "webhook-file-provider.yml", "webhook-docker-labels.txt"
 	fileDoc, fileName, opts := snippetPlugin(t, file)
@@ -219,8 +204,7 @@ func TestWebhookSnippetsAgree(t *testing.T) {
 	}
 }
 
-// TestStaticSnippet checks the static configuration snippet names this
-// module under the plugin name the other snippets use, at a release tag.
+// TestStaticSnippet: static.yml names this module, at a release tag.
 func TestStaticSnippet(t *testing.T) {
 	doc, err := parseYAML(readSnippet(t, "static.yml"))
 	if err != nil {
