@@ -28,13 +28,10 @@ type reply struct {
 	status int
 	header http.Header
 	body   string
-	// echo is what the backend received; nil when the answer did not come
-	// from the backend.
-	echo *echo.Request
+	echo   *echo.Request // what the backend received; nil if it did not answer
 }
 
-// request sends method path to s's web entrypoint with body and headers
-// given as name, value pairs ("Host" sets the request's Host).
+// request sends a request to s with headers as name, value pairs.
 func request(t *testing.T, s *stack.Stack, method, path, body string, headers ...string) reply {
 	t.Helper()
 	req, err := http.NewRequest(method, s.URL(path), strings.NewReader(body))
@@ -80,9 +77,8 @@ func (r reply) wantStatus(t *testing.T, status int) reply {
 	return r
 }
 
-// wantIdentity checks that the backend received exactly want's identity
-// headers (none for an empty want), names lower-cased with "_" read as "-"
-// (the way CGI-style backends see them).
+// wantIdentity checks the backend got exactly want's identity headers, names
+// lower-cased with "_" read as "-" (as CGI-style backends see them).
 func (r reply) wantIdentity(t *testing.T, want map[string]string) {
 	t.Helper()
 	if r.echo == nil {
@@ -91,8 +87,7 @@ func (r reply) wantIdentity(t *testing.T, want map[string]string) {
 	got := map[string]string{}
 	for name, values := range r.echo.Headers {
 		if n := strings.ReplaceAll(strings.ToLower(name), "_", "-"); strings.HasPrefix(n, "x-authgear-") {
-			// Repeated values, or two spellings of one name, show up
-			// joined with ", ", which no expected value contains.
+			// Repeats and two spellings of one name show up joined.
 			if prev, dup := got[n]; dup {
 				values = append([]string{prev}, values...)
 			}
@@ -121,9 +116,8 @@ var users = func() map[string]standin.User {
 	return m
 }()
 
-// identityOf returns the identity headers a backend must see for a user
-// with a valid session, as Authgear sends them; for "" none, and for
-// "invalid" those of an unknown session cookie.
+// identityOf is the identity headers the backend must see for a user; none
+// for "", those of an unknown session for "invalid".
 func identityOf(t testing.TB, name string) map[string]string {
 	t.Helper()
 	switch name {
@@ -153,8 +147,7 @@ func identityOf(t testing.TB, name string) map[string]string {
 	return id
 }
 
-// calls returns a function that reports how many resolver calls were made
-// since calls was called (none for a nil r: a resolver that is down).
+// calls returns a counter of r's calls from now (0 for a nil r).
 func calls(r *stack.Resolver) func() int64 {
 	if r == nil {
 		return func() int64 { return 0 }

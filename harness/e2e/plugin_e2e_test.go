@@ -20,14 +20,11 @@ func clearSession(name string) string {
 	return name + "=; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax"
 }
 
-// TestPluginInTraefik sends one request per row through the shared stack:
-// a smoke of each area of the plugin (credentials, cookies, policy, login
-// redirect, CORS preflight, resolver failures, what the resolver and the
-// backend get) with its options decoded by Traefik from the file provider,
-// and the cases the root package's unit tables do not have. Every answer is quick; a refusal does not reach the
-// backend and is short plain text without the credential; an answer from
-// the backend carries exactly the identity of user, and the client gets
-// exactly the Set-Cookie of cookie.
+// TestPluginInTraefik: one request per row through the shared stack, a smoke
+// of each area with options decoded by Traefik, and the cases the unit
+// tables lack. Every answer is quick; a refusal does not reach the backend
+// and is short plain text without the credential; a 200 carries exactly
+// user's identity; the client gets exactly the Set-Cookie cookie.
 func TestPluginInTraefik(t *testing.T) {
 	s := mainStack(t)
 	const html = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"
@@ -44,8 +41,7 @@ func TestPluginInTraefik(t *testing.T) {
 			t.Errorf("%d resolver calls, want 0", calls)
 		}
 	}
-	// intact: the backend got the method, query and body; the resolver one
-	// GET without a body.
+	// intact: the backend got it all; the resolver one GET without a body.
 	intact := func(method string) check {
 		return func(t *testing.T, got reply, r *stack.Resolver, calls int64) {
 			if e := got.echo; e.Method != method || e.Body != upload || e.Query != "x=1" {
@@ -62,8 +58,7 @@ func TestPluginInTraefik(t *testing.T) {
 			}
 		}
 	}
-	// resolverHost: the resolver, reached on its loopback port, got the
-	// public host although Traefik put the API's host in X-Forwarded-Host.
+	// resolverHost: the resolver got the public host, not the API's.
 	var resolverHost check = func(t *testing.T, got reply, r *stack.Resolver, _ int64) {
 		if xfh := got.echo.Headers["X-Forwarded-Host"]; len(xfh) != 1 || xfh[0] != apiHost {
 			t.Errorf("backend X-Forwarded-Host = %v, want [%s] (set by Traefik)", xfh, apiHost)

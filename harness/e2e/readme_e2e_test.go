@@ -17,9 +17,8 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 )
 
-// localPlugins turns the README's static snippet (experimental.plugins, which
-// downloads the plugin from the catalog) into the local form the tests use:
-// the same name and module under experimental.localPlugins, without version.
+// localPlugins is the README's static snippet under localPlugins, without
+// the catalog version.
 func localPlugins(t *testing.T) string {
 	t.Helper()
 	var out []string
@@ -32,11 +31,9 @@ func localPlugins(t *testing.T) string {
 	return strings.Join(out, "\n")
 }
 
-// startReadme runs Traefik with the README's static snippet and a
-// file-provider or Docker-labels (.txt, see labelsConfig) snippet, in which
-// exampleResolverURL becomes a stand-in whose public host is its own address
-// (as when resolverURL is the app's public URL) and exampleBackendURL the
-// stack's backend.
+// startReadme runs Traefik with the static snippet and a file or labels
+// snippet, exampleResolverURL replaced by a stand-in whose public host is its
+// own address, exampleBackendURL by the stack's backend.
 func startReadme(t *testing.T, snippet string) (*stack.Stack, *stack.Resolver) {
 	t.Helper()
 	dynamic := readSnippet(t, snippet)
@@ -68,13 +65,9 @@ func startReadme(t *testing.T, snippet string) (*stack.Stack, *stack.Resolver) {
 	return s, r
 }
 
-// TestReadmeSnippets runs the README's static snippet with each of its
-// file-provider and Docker-labels snippets. There is no Docker engine here:
-// the labels are converted into a file-provider configuration in which every
-// value is a string, which is what Traefik's label parser hands the plugin
-// (see labels_test.go). Each row's request gets its status and identity;
-// then the last row's credential is cached (cacheTTL 60s). The webhook
-// snippets run testReadmeWebhook.
+// TestReadmeSnippets runs each file and labels snippet (labels as in
+// labels_test.go): each row's status and identity, then the last row's
+// credential is cached (cacheTTL 60s). Webhook snippets: testReadmeWebhook.
 func TestReadmeSnippets(t *testing.T) {
 	type row struct {
 		headers []string
@@ -119,11 +112,9 @@ func TestReadmeSnippets(t *testing.T) {
 	}
 }
 
-// testReadmeWebhook: alice and bob are cached; a forged delivery changes
-// nothing; a user.disabled delivery for bob, signed with the snippet's
-// webhookSecret and sent through the API's own router, evicts bob and only
-// bob; a GET on the webhook path is refused; and no request to the webhook
-// path reaches the backend.
+// testReadmeWebhook: with alice and bob cached, forged deliveries and a GET
+// change nothing, bob's signed user.disabled evicts only bob, and nothing on
+// the webhook path reaches the backend.
 func testReadmeWebhook(t *testing.T, s *stack.Stack, r *stack.Resolver, snippet string) {
 	const otherKey = "not-the-snippets-key"
 	_, _, opts := snippetPlugin(t, snippet)
@@ -133,7 +124,6 @@ func testReadmeWebhook(t *testing.T, s *stack.Stack, r *stack.Resolver, snippet 
 		t.Fatalf("the snippet has no webhookPath or webhookSecret, or %s: %v", otherKey, opts)
 	}
 	n := calls(r)
-	// seen sends the user's request and checks the resolver calls in all.
 	seen := func(when, user string, want int64) {
 		t.Helper()
 		get(t, s, "/orders", append(cookie(user), "Host", exampleAPIHost)...).wantStatus(t, http.StatusOK).wantIdentity(t, identityOf(t, user))
@@ -141,8 +131,7 @@ func testReadmeWebhook(t *testing.T, s *stack.Stack, r *stack.Resolver, snippet 
 			t.Fatalf("%s, %s's request: %d resolver calls in all, want %d", when, user, n(), want)
 		}
 	}
-	// webhook sends a request to the webhook path and checks the middleware
-	// answered it itself: the backend saw nothing.
+	// webhook checks the middleware answered the request itself.
 	webhook := func(what, method, body, signature string, status int) reply {
 		t.Helper()
 		hits := s.Backend.Hits.Load()
@@ -180,9 +169,7 @@ func testReadmeWebhook(t *testing.T, s *stack.Stack, r *stack.Resolver, snippet 
 	seen("bob cached again", "bob", 3)
 }
 
-// userDisabledFor returns the body of the recorded user.disabled delivery
-// (testdata/fixtures/webhook/user.disabled.http) with the user it names
-// replaced by userID.
+// userDisabledFor is the recorded user.disabled delivery's body for userID.
 func userDisabledFor(t *testing.T, userID string) string {
 	t.Helper()
 	const recordedUser = "ae9dd108-048e-4576-86ca-2c69bcd2ad08"
@@ -194,7 +181,6 @@ func userDisabledFor(t *testing.T, userID string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The recording is "request line, headers, blank line, body".
 	_, body, _ := strings.Cut(string(data), "\n\n")
 	if n := strings.Count(body, recordedUser); n != 2 {
 		t.Fatalf("user.disabled.http names its user %d times, want 2 (payload.user.id, context.user_id)", n)
@@ -202,8 +188,7 @@ func userDisabledFor(t *testing.T, userID string) string {
 	return strings.ReplaceAll(body, recordedUser, userID)
 }
 
-// sign returns the X-Authgear-Body-Signature of body under secret: the
-// lowercase hex HMAC-SHA256 of the raw body.
+// sign returns body's X-Authgear-Body-Signature under secret.
 func sign(secret, body string) string {
 	mac := hmac.New(sha256.New, []byte(secret))
 	mac.Write([]byte(body))
