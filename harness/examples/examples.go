@@ -1,6 +1,5 @@
-// Package examples decodes the configurations in the repository's examples/
-// folder with the parsers Traefik itself uses, and returns the plugin
-// options each one gives a middleware, decoded as Traefik decodes them.
+// Package examples decodes the repository's examples/ with Traefik's own
+// parsers and returns the plugin options each gives a middleware.
 package examples
 
 import (
@@ -24,9 +23,8 @@ import (
 // PluginConf is Traefik's dynamic.PluginConf: one plugin's options.
 type PluginConf map[string]any
 
-// Dynamic mirrors the part of Traefik's dynamic configuration the examples
-// use (pkg/config/dynamic), field names as Traefik's, so that paerser
-// decodes labels and files into it as into Traefik's own.
+// Dynamic is the part of Traefik's dynamic configuration the examples use,
+// with Traefik's field names.
 type Dynamic struct {
 	HTTP *struct {
 		Routers map[string]*struct {
@@ -94,8 +92,7 @@ type Compose struct {
 // interpolation is Compose's ${NAME:-default}.
 var interpolation = regexp.MustCompile(`\$\{[A-Za-z_][A-Za-z0-9_]*:-([^}]*)\}`)
 
-// LoadCompose reads examples/docker/docker-compose.yml, variables at their
-// defaults.
+// LoadCompose reads examples/docker/docker-compose.yml, variables defaulted.
 func LoadCompose() (Compose, error) {
 	dir, err := Dir()
 	if err != nil {
@@ -110,8 +107,7 @@ func LoadCompose() (Compose, error) {
 	return c, err
 }
 
-// DecodeLabels decodes container labels as Traefik's Docker provider does
-// (paerser, root "traefik", the http filter).
+// DecodeLabels decodes container labels as Traefik's Docker provider does.
 func DecodeLabels(labels []string) (*Dynamic, error) {
 	m := map[string]string{}
 	for _, l := range labels {
@@ -146,9 +142,8 @@ func (d *Dynamic) Middlewares() map[string]PluginConf {
 	return out
 }
 
-// Decode turns plugin options into the plugin's Config exactly as Traefik
-// does (pkg/plugins/middlewares.go): CreateConfig, then mapstructure with
-// weakly typed input and comma-separated strings split into slices.
+// Decode turns plugin options into a Config as Traefik does
+// (pkg/plugins/middlewares.go).
 func Decode(options PluginConf) (*authgear.Config, error) {
 	cfg := authgear.CreateConfig()
 	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{
@@ -162,10 +157,8 @@ func Decode(options PluginConf) (*authgear.Config, error) {
 	return cfg, dec.Decode(map[string]any(options))
 }
 
-// Ready returns the options with what only a deployment has (a secret
-// file under /run/secrets, a Kubernetes Secret reference, which Traefik's
-// Kubernetes provider resolves) replaced by stand-ins, a secret file
-// written in dir; nothing else changes.
+// Ready replaces what only a deployment has (a /run/secrets file, a
+// Kubernetes Secret reference) by stand-ins, a secret file written in dir.
 func Ready(opts PluginConf, dir string) (PluginConf, error) {
 	out := maps.Clone(opts)
 	if f, ok := out["webhookSecretFile"].(string); ok && strings.HasPrefix(f, "/run/secrets/") {
@@ -181,8 +174,7 @@ func Ready(opts PluginConf, dir string) (PluginConf, error) {
 	return out, nil
 }
 
-// All returns the authgear options of every middleware of every example,
-// by "<example>/<middleware>".
+// All returns every example middleware's options by "<example>/<middleware>".
 func All() (map[string]PluginConf, error) {
 	out := map[string]PluginConf{}
 	c, err := LoadCompose()

@@ -15,12 +15,11 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// traefikVersion is the Traefik whose published CRD schema the manifests are
-// checked against, the one the tests run.
-const traefikVersion = "v3.6.12"
-
-// crdFile is where Traefik's module source keeps the CRD definitions.
-const crdFile = "docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml"
+// The CRDs of the Traefik the tests run, in its module source.
+const (
+	traefikVersion = "v3.6.12"
+	crdFile        = "docs/content/reference/dynamic-configuration/kubernetes-crd-definition-v1.yml"
+)
 
 // LoadManifests reads every document of a Kubernetes YAML file.
 func LoadManifests(path string) ([]map[string]any, error) {
@@ -41,9 +40,7 @@ func LoadManifests(path string) ([]map[string]any, error) {
 	}
 }
 
-// CRDSchemas returns the openAPIV3Schema of each kind Traefik's CRDs define
-// (Traefik's module source comes from the Go module proxy, as for the
-// Traefik build).
+// CRDSchemas returns the openAPIV3Schema of each kind of Traefik's CRDs.
 func CRDSchemas() (map[string]map[string]any, error) {
 	cmd := exec.Command("go", "mod", "download", "-json", "github.com/traefik/traefik/v3@"+traefikVersion)
 	cmd.Dir = os.TempDir() // outside any module
@@ -81,10 +78,9 @@ func Dig(v any, path ...string) any {
 	return v
 }
 
-// Validate checks value against an OpenAPI v3 schema as the API server's
-// structural checks do for the parts the examples use: types, known
-// properties (unless unknown fields are preserved), required properties,
-// array items. It returns every mismatch with its path.
+// Validate returns every mismatch of value with an OpenAPI v3 schema in the
+// API server's structural checks the examples need: types, known and
+// required properties, array items.
 func Validate(path string, value any, schema map[string]any) []string {
 	var errs []string
 	if schema["x-kubernetes-preserve-unknown-fields"] == true && schema["properties"] == nil {
@@ -104,8 +100,6 @@ func Validate(path string, value any, schema map[string]any) []string {
 			} else if extra != nil {
 				errs = append(errs, Validate(path+"."+k, obj[k], extra)...)
 			} else if props != nil && schema["x-kubernetes-preserve-unknown-fields"] != true {
-				// (an object without properties, such as metadata, is
-				// checked by the API server itself)
 				errs = append(errs, fmt.Sprintf("%s: unknown field %q", path, k))
 			}
 		}
