@@ -46,15 +46,12 @@ func checkIdentity(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "ok")
 }
 
-// TestInterpretedPluginUnderConcurrency drives the plugin, interpreted by
-// Yaegi as Traefik interprets it, from many goroutines at once: misses that
-// share one resolver call (waiters), expiring entries, clients that give up
-// while they wait, and webhook evictions, all together. Every request must
-// reach the backend with exactly its own identity, or be refused as the
-// policy says, within bounded time.
+// TestInterpretedPluginUnderConcurrency drives the interpreted plugin from
+// many goroutines: shared misses, expiring entries, clients giving up,
+// webhook evictions. Every request gets exactly its own identity, or the
+// policy's refusal, in bounded time.
 func TestInterpretedPluginUnderConcurrency(t *testing.T) {
-	// Without revalidation expired entries make requests wait (waiters); with
-	// it they are served while background refreshes run.
+	// Expired entries make requests wait, or are served while refreshed.
 	for _, staleWhileRevalidate := range []string{"0", "5m"} {
 		t.Run("staleWhileRevalidate="+staleWhileRevalidate, func(t *testing.T) {
 			var us []standin.User
@@ -87,12 +84,9 @@ func TestInterpretedPluginUnderConcurrency(t *testing.T) {
 			var wg sync.WaitGroup
 			failures := make(chan string, clients*perClient+200)
 
-			// Yaegi computes the reflect type of an interpreted function lazily, on
-			// its first call through reflect (a deferred call, a closure handed to
-			// context.AfterFunc), without synchronisation (interp/type.go, refType):
-			// the race detector reports that first computation when it happens in
-			// two goroutines at once. It is the interpreter's, and writes the same
-			// value twice; so every path runs once, alone, before the load.
+			// Yaegi computes a function's reflect type lazily, unsynchronised
+			// (interp/type.go, refType), a race of the interpreter's own: every
+			// path runs once, alone, before the load.
 			drive(h, -1, deadline, failures)
 			evict(h, deadline, failures)
 			for c := range clients {

@@ -1,8 +1,5 @@
-// Package interpreted loads the plugin with Yaegi v0.16.1 exactly as Traefik
-// does (interp.New with the standard library's symbols, an import of the
-// module, CreateConfig, then New), so that tests can drive the interpreted
-// plugin from many goroutines under the race detector: what runs under Yaegi
-// is proven only by running it under Yaegi.
+// Package interpreted loads the plugin with Yaegi v0.16.1 as Traefik does,
+// so that tests can drive it under the race detector.
 package interpreted
 
 import (
@@ -45,9 +42,8 @@ func Load(dir string) (*Plugin, error) {
 	return &Plugin{interp: i}, nil
 }
 
-// New makes a middleware as Traefik does: CreateConfig, the options set on
-// the config it returns (by field name, as Traefik's decoder matches them),
-// then New(ctx, next, config, name).
+// New makes a middleware as Traefik does: CreateConfig, the options set by
+// field name, then New.
 func (p *Plugin) New(next http.Handler, name string, options map[string]interface{}) (http.Handler, error) {
 	cfg, err := p.interp.Eval(harness.PluginName + ".CreateConfig()")
 	if err != nil {

@@ -19,14 +19,11 @@ const (
 
 // example is one request the demo suggests, and what it should show.
 type example struct {
-	title, path, header, expect string // header: "Name: value", or ""
-	// check tells whether an answer is the expected one; nil when the
-	// example needs your own credentials (a real Authgear).
-	check func(status int, backend *echo.Request) error
+	title, path, header, expect string                                        // header: "Name: value", or ""
+	check                       func(status int, backend *echo.Request) error // nil: needs your credentials
 }
 
-// examples returns the demo's requests: for the stand-in, with its users'
-// credentials; for a real Authgear, with placeholders for yours.
+// examples returns the demo's requests, for the stand-in or a real Authgear.
 func examples(real bool) []example {
 	anonymous := example{"anonymous", "/", "", "200; the backend gets no X-Authgear-* header", wantIdentity("")}
 	forged := example{"a forged identity header", "/", "X-Authgear-User-Id: admin",
@@ -93,8 +90,7 @@ func (ex example) run(client *http.Client, baseURL string) error {
 	return nil
 }
 
-// wantIdentity expects a 200 from the backend with userID's identity, or
-// with no identity header at all for "".
+// wantIdentity expects the backend with userID's identity ("" none).
 func wantIdentity(userID string) func(int, *echo.Request) error {
 	return func(status int, backend *echo.Request) error {
 		if status != http.StatusOK || backend == nil {
@@ -121,8 +117,7 @@ func wantStatus(status int) func(int, *echo.Request) error {
 	}
 }
 
-// check runs every example that can be checked and prints PASS, FAIL or
-// SKIP for each; it reports whether all checked ones passed.
+// check runs the examples, prints PASS, FAIL or SKIP, and reports success.
 func check(w io.Writer, exs []example, baseURL string) bool {
 	client := &http.Client{Timeout: 10 * time.Second}
 	ok := true

@@ -4,13 +4,9 @@
 //	go run ./cmd/demo             # what `make demo` runs
 //	go run ./cmd/demo -check      # run the commands itself: PASS/FAIL, exit 1 on failure
 //
-// It gets Traefik through tools/traefik-bin.sh (built once from source, about
-// 15 minutes the first time; TRAEFIK_BIN to use your own), starts the
-// stand-in resolver with testdata/users.json's users and the echo backend on
-// free loopback ports, and Traefik with the plugin on 127.0.0.1:8080 (-addr
-// or DEMO_ADDR to change). With AUTHGEAR_RESOLVER_URL set, it uses that real
-// Authgear instead of the stand-in, with AUTHGEAR_HOST as resolverHost when
-// set. Ctrl-C stops everything it started.
+// Traefik comes from tools/traefik-bin.sh (TRAEFIK_BIN to use your own) and
+// listens on 127.0.0.1:8080 (-addr or DEMO_ADDR). AUTHGEAR_RESOLVER_URL
+// replaces the stand-in by a real Authgear, AUTHGEAR_HOST is its resolverHost.
 package main
 
 import (
@@ -51,8 +47,7 @@ func main() {
 	}
 }
 
-// run starts the demo; with checkOnly it runs the examples and returns,
-// else it prints them and waits for SIGINT or SIGTERM.
+// run starts the demo and checks the examples, or prints them and waits.
 func run(s settings, checkOnly bool) error {
 	ctx, stopSignals := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stopSignals()
@@ -129,9 +124,8 @@ type settings struct {
 	traefikOut   io.Writer
 }
 
-// options are the demo's stack: every path through the "authgear"
-// middleware, /admin through "authgear-admin", which also requires the admin
-// role; the stand-in with testdata/users.json unless a real Authgear is set.
+// options are the demo's stack: / through "authgear", /admin through
+// "authgear-admin", which requires the admin role.
 func options(s settings, traefikBin string) stack.Options {
 	return stack.Options{
 		Middlewares: []stack.Middleware{
