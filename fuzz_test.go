@@ -9,14 +9,10 @@ import (
 	"testing"
 )
 
-// Fuzz targets for the cache key of a request's credentials and the removal
-// of forged identity headers (the whole middleware is FuzzServeHTTP, in
-// fuzzserve_test.go). `go test` runs the seeds below and the corpus in
-// testdata/fuzz/<FuzzName>/; `go test -fuzz FuzzName` explores further (make
-// stress runs each for a bounded time); TestFuzzSeedProperties runs the
-// property checks on the seeds for Yaegi, which does not run fuzz targets.
-// Multi-valued inputs are split on "\n": one element per header value, cookie
-// line or header line.
+// Fuzz targets for the credential key and the removal of forged identity
+// headers (FuzzServeHTTP is in fuzzserve_test.go); TestFuzzSeedProperties runs
+// their seeds for Yaegi, which runs no fuzz targets. Multi-valued inputs are
+// split on "\n".
 
 // keySeed is one FuzzCredentialKey input: two requests' Authorization values
 // and Cookie lines, and a cookie prefix.
@@ -45,10 +41,9 @@ var keySeeds = []keySeed{
 }
 
 // FuzzCredentialKey: the key is deterministic, ignores other cookies, is
-// present exactly when Authgear would find a credential input, and two
-// requests share a key exactly when they carry the same credential inputs
-// (every Authorization value, and the first value of each credential cookie,
-// which is what Authgear reads).
+// present exactly when Authgear would find a credential, and two requests
+// share a key exactly when they carry the same credentials (as Authgear reads
+// them).
 func FuzzCredentialKey(f *testing.F) {
 	for _, s := range keySeeds {
 		f.Add(s.auth1, s.cookie1, s.auth2, s.cookie2, s.prefix)
@@ -77,9 +72,8 @@ var stripSeeds = []stripSeed{
 	{"X-Authgear-User-Id", "", "", "X-Authgear-User-Id"},
 }
 
-// FuzzStripIdentityHeaders: after stripping, no header or declared trailer
-// whose lower-cased, "_"-as-"-" name starts with x-authgear- remains, no
-// Connection token names one, and everything else is untouched.
+// FuzzStripIdentityHeaders: no header, declared trailer or Connection token
+// that a CGI backend reads as x-authgear-* remains; nothing else changes.
 func FuzzStripIdentityHeaders(f *testing.F) {
 	for _, s := range stripSeeds {
 		f.Add(s.names, s.values, s.connection, s.trailers)
@@ -89,8 +83,6 @@ func FuzzStripIdentityHeaders(f *testing.F) {
 	})
 }
 
-// TestFuzzSeedProperties runs the fuzz properties on the seeds as an
-// ordinary test, for Yaegi, which runs Test functions only.
 func TestFuzzSeedProperties(t *testing.T) {
 	for _, s := range keySeeds {
 		checkCredentialKey(t, s)
@@ -100,12 +92,9 @@ func TestFuzzSeedProperties(t *testing.T) {
 	}
 }
 
-// The property checks judge the plugin with code of their own (header names
-// lowered byte by byte, tokens split by hand), not with the plugin's helpers.
-
-// forgedName reports whether a backend that lower-cases header names and
-// reads "_" as "-" (CGI, WSGI, PHP, Rack) would take name for an identity
-// header.
+// forgedName reports whether a backend that lower-cases names and reads "_"
+// as "-" (CGI, WSGI, PHP, Rack) takes name for an identity header; the checks
+// use code of their own, not the plugin's helpers.
 func forgedName(name string) bool {
 	b := []byte(name)
 	for i, c := range b {
@@ -119,7 +108,7 @@ func forgedName(name string) bool {
 	return strings.HasPrefix(string(b), "x-authgear-")
 }
 
-// lines splits a fuzz input on "\n"; an empty input gives no element.
+// lines splits a fuzz input on "\n" (none for "").
 func lines(s string) []string {
 	if s == "" {
 		return nil
@@ -127,17 +116,14 @@ func lines(s string) []string {
 	return strings.Split(s, "\n")
 }
 
-// --- FuzzCredentialKey ---
-
-// addLines adds the lines of s as values of the header name, if there are any.
+// addLines adds the lines of s as values of the header name.
 func addLines(h http.Header, name, s string) {
 	if l := lines(s); len(l) > 0 {
 		h[name] = append(h[name], l...)
 	}
 }
 
-// keyRequest builds a request with the given Authorization values and
-// Cookie lines.
+// keyRequest builds a request with the Authorization values and Cookie lines.
 func keyRequest(auth, cookies string) *http.Request {
 	req := &http.Request{Method: http.MethodGet, Header: http.Header{}}
 	addLines(req.Header, "Authorization", auth)
@@ -145,10 +131,8 @@ func keyRequest(auth, cookies string) *http.Request {
 	return req
 }
 
-// viewOf renders what Authgear reads of a request's credentials, the first
-// cookie of each name as net/http parses cookies, plus every Authorization
-// value (the key covers them all: more distinct keys than Authgear needs,
-// never fewer); "" when there is none of them.
+// viewOf renders what Authgear reads of the credentials (the first cookie of
+// each name) plus every Authorization value; "" for none.
 func viewOf(req *http.Request, names *cookieNames) string {
 	view := ""
 	for _, name := range []string{names.appSession, names.appAccessToken, names.session} {
@@ -182,7 +166,6 @@ func checkCredentialKey(t testing.TB, s keySeed) {
 	if k1 != "" && len(k1) != sha256.Size {
 		t.Fatalf("key of %d bytes, want %d", len(k1), sha256.Size)
 	}
-	// Cookies that are not credentials do not change the key.
 	if k := credentialKey(keyRequest(s.auth1, s.cookie1+"\nzz-fuzz-other=1; theme=dark"), names); k != k1 {
 		t.Fatalf("an unrelated cookie line changed the key of %+v", s)
 	}
@@ -193,8 +176,6 @@ func checkCredentialKey(t testing.TB, s keySeed) {
 		t.Fatalf("keys equal=%v but credentials equal=%v:\n  1: %s\n  2: %s\n  input %+v", k1 == k2, v1 == v2, v1, v2, s)
 	}
 }
-
-// --- FuzzStripIdentityHeaders ---
 
 // tokens returns the non-empty, trimmed comma-separated tokens of values.
 func tokens(values []string) []string {
@@ -235,7 +216,6 @@ func checkStrip(t testing.TB, s stripSeed) {
 
 	stripIdentityHeaders(req)
 
-	// Every other header is left as it was, and no header is added.
 	want := http.Header{}
 	for name, vs := range before {
 		if !forgedName(name) && name != "Connection" {

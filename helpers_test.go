@@ -25,28 +25,12 @@ import (
 	authgear "github.com/traefik-authgear/traefik-authgear"
 )
 
-// publicHost is the Authgear app's public host, and publicOrigin its origin:
-// the fake accepts bearer tokens only when asked for it, as Authgear checks a
-// JWT's audience.
+// publicHost is the app's public host: the fake accepts bearer tokens only
+// for its origin, as Authgear checks a JWT's audience.
 const (
 	publicHost   = "auth.example.test"
 	publicOrigin = "https://" + publicHost
 )
-
-// loadFixture returns the headers of testdata/fixtures/resolver/<name>.http,
-// a 200 answer recorded from a real Authgear server.
-func loadFixture(t testing.TB, name string) http.Header {
-	t.Helper()
-	data, err := os.ReadFile(filepath.Join("testdata", "fixtures", "resolver", name+".http"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(data)), nil)
-	if err != nil || resp.StatusCode != http.StatusOK {
-		t.Fatalf("fixture %s: %v, status %d", name, err, resp.StatusCode)
-	}
-	return resp.Header
-}
 
 // user is a test user of the fake resolver; its credentials are "user:<name>".
 type user struct {
@@ -56,20 +40,17 @@ type user struct {
 }
 
 var users = map[string]user{
-	"alice": {id: "id-alice", roles: "editor,admin"},
-	"bob":   {id: "id-bob", roles: "editor"},
-	"carol": {id: "id-carol"},
-	"anon":  {id: "id-anon", anonymous: true},
-	// The user of the recorded webhook deliveries.
-	"fixture-user": {id: "ae9dd108-048e-4576-86ca-2c69bcd2ad08"},
+	"alice":        {id: "id-alice", roles: "editor,admin"},
+	"bob":          {id: "id-bob", roles: "editor"},
+	"carol":        {id: "id-carol"},
+	"anon":         {id: "id-anon", anonymous: true},
+	"fixture-user": {id: "ae9dd108-048e-4576-86ca-2c69bcd2ad08"}, // of the recorded webhook deliveries
 }
 
-// fakeResolver is the one fake resolver of these tests. It answers as
-// Authgear's resolver does, from the recorded fixtures, for the users above;
-// with everyone set (the serve fuzz target), every other credential that does
-// not start with "bad" is a valid session of a user of its own. A request
-// whose Authorization or credential cookie contains "fail" is answered 500.
-// It counts calls and keeps the last request and the connections used.
+// fakeResolver answers as Authgear's resolver does, from the recorded
+// fixtures, for the users above; with everyone set, every other credential
+// but a "bad…" one is a user of its own. A credential containing "fail" is
+// answered 500.
 type fakeResolver struct {
 	srv          *httptest.Server
 	cookiePrefix string
@@ -79,10 +60,7 @@ type fakeResolver struct {
 	fixtures     map[string]http.Header
 	disabled     sync.Map // user names whose credentials no longer resolve
 
-	// When gate is not nil, every call waits for a value on it (or for its
-	// request to be cancelled); arrived receives each call as it arrives and
-	// cancelled each call whose request was cancelled while it waited.
-	gate      chan struct{}
+	gate      chan struct{} // set by hold
 	arrived   chan bool
 	cancelled chan bool
 
@@ -101,15 +79,23 @@ func newFakeResolver(t testing.TB) *fakeResolver {
 	t.Helper()
 	f := &fakeResolver{fixtures: map[string]http.Header{}, remotes: map[string]bool{}}
 	for _, name := range []string{"session-valid-roles", "session-unknown", "no-credentials"} {
-		f.fixtures[name] = loadFixture(t, name)
+		// A 200 answer recorded from a real Authgear server.
+		data, err := os.ReadFile(filepath.Join("testdata", "fixtures", "resolver", name+".http"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(bytes.NewReader(data)), nil)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("fixture %s: %v", name, err)
+		}
+		f.fixtures[name] = resp.Header
 	}
 	f.srv = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(func() { f.srv.Close() })
 	return f
 }
 
-// newTLSResolver is the fake resolver served over TLS and HTTP/2, as an https
-// Authgear is, with the PEM of its certificate.
+// newTLSResolver is the fake over TLS and HTTP/2, and its certificate's PEM.
 func newTLSResolver(t testing.TB) (*fakeResolver, string) {
 	f := newFakeResolver(t)
 	f.srv.Close()
@@ -122,7 +108,8 @@ func newTLSResolver(t testing.TB) (*fakeResolver, string) {
 // url is the resolve endpoint's URL.
 func (f *fakeResolver) url() string { return f.srv.URL + "/_resolver/resolve" }
 
-// hold makes every later call wait for release (or its cancellation).
+// hold makes every later call wait for release (or its cancellation); arrived
+// and cancelled receive each call as it arrives or is cancelled while held.
 func (f *fakeResolver) hold() {
 	f.gate = make(chan struct{})
 	f.arrived = make(chan bool, 1024)
@@ -136,8 +123,7 @@ func (f *fakeResolver) release(n int) {
 	}
 }
 
-// awaitArrival waits for the next held call to reach the resolver; it fails
-// the test after 5 s.
+// awaitArrival waits (at most 5 s) for the next held call.
 func (f *fakeResolver) awaitArrival(t testing.TB) {
 	t.Helper()
 	select {
@@ -164,8 +150,6 @@ func (f *fakeResolver) serve(w http.ResponseWriter, r *http.Request) {
 		status = http.StatusOK
 		answer = f.resolve(r)
 	}
-	// A held call has resolved what Authgear knew when it arrived, and
-	// answers when released.
 	if f.gate != nil {
 		f.arrived <- true
 		select {
@@ -183,9 +167,8 @@ func (f *fakeResolver) serve(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(status)
 }
 
-// readCookiesAsHTTP2 rewrites the request's Cookie lines as an HTTP/2 server
-// (Authgear behind an https resolverURL) receives them: split into crumbs on
-// ';', empty crumbs dropped, joined again with "; ".
+// readCookiesAsHTTP2 joins the Cookie lines as an HTTP/2 server receives
+// them: crumbs split on ';', empty ones dropped, joined with "; ".
 func readCookiesAsHTTP2(r *http.Request) {
 	if len(r.Header["Cookie"]) == 0 {
 		return
@@ -201,8 +184,7 @@ func readCookiesAsHTTP2(r *http.Request) {
 	r.Header["Cookie"] = []string{strings.Join(crumbs, "; ")}
 }
 
-// credentialCookies are the names of Authgear's credential cookies, in the
-// order it reads them (after a bearer token).
+// credentialCookies are Authgear's credential cookies, in its order.
 var credentialCookies = []string{"app_session", "app_access_token", "session"}
 
 // fails reports whether the resolver fails for the request's credentials.
@@ -215,8 +197,8 @@ func (f *fakeResolver) fails(r *http.Request) bool {
 	return strings.Contains(strings.Join(r.Header["Authorization"], "\n"), "fail")
 }
 
-// resolve applies Authgear's order: a bearer token (for the public host
-// only), then app_session, app_access_token and session cookies.
+// resolve applies Authgear's order: a bearer token (for the public origin
+// only), then the credential cookies.
 func (f *fakeResolver) resolve(r *http.Request) http.Header {
 	origin := r.Header.Get("X-Forwarded-Proto") + "://" + r.Header.Get("X-Forwarded-Host")
 	if scheme, token, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "bearer") && origin == publicOrigin {
@@ -235,13 +217,10 @@ func (f *fakeResolver) resolve(r *http.Request) http.Header {
 		return f.fixtures["session-unknown"]
 	}
 	return f.fixtures["no-credentials"] // as bearer-invalid: no identity
-
 }
 
-// valid returns the recorded valid-session answer rewritten for the user
-// that the credential of the given kind names: "user:<name>" (or a JWT whose
-// sub is that), or with everyone set any credential but a "bad" one; nil
-// for none.
+// valid returns the valid-session answer for the user the credential names
+// ("user:<name>", or a JWT whose sub is that), nil for none.
 func (f *fakeResolver) valid(kind, credential string) http.Header {
 	if parts := strings.Split(credential, "."); len(parts) == 3 {
 		var claims struct {
@@ -275,9 +254,7 @@ func (f *fakeResolver) valid(kind, credential string) http.Header {
 	return h
 }
 
-// jwtFor returns a JWT for the user's credential "user:<name>" that expires
-// at exp (the signature is not checked by the plugin, and the fake trusts
-// sub).
+// jwtFor returns a JWT for "user:<name>" expiring at exp (its signature unchecked).
 func jwtFor(name string, exp time.Time) string {
 	enc := base64.RawURLEncoding
 	payload := fmt.Sprintf(`{"sub":"user:%s","exp":%d,"aud":["%s"]}`, name, exp.Unix(), publicOrigin)
@@ -295,7 +272,7 @@ func (f *fakeResolver) lastRequest(t testing.TB) recordedRequest {
 	return f.last
 }
 
-// connections returns how many connections the resolver's calls came on.
+// connections counts the connections the resolver's calls came on.
 func (f *fakeResolver) connections() int {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -313,10 +290,9 @@ type seen struct {
 	writer   http.ResponseWriter
 }
 
-// recorder is a next handler that records what reached it, answers with
-// the user id it saw in X-Backend-User, and then, as a careless backend
-// might, edits the identity header values in place (which must not change a
-// cached answer).
+// recorder records what reached it, answers with the user id in
+// X-Backend-User, and edits the identity values in place, as a careless
+// backend might (which must not change a cached answer).
 type recorder struct {
 	mu   sync.Mutex
 	last seen
@@ -341,9 +317,8 @@ func (rec *recorder) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, "backend")
 }
 
-// identityOf returns every header whose name, read as CGI does (lower case,
-// "_" as "-"), starts with x-authgear-; the values of names that read alike
-// are joined, so that a forged spelling beside a real header shows.
+// identityOf returns every header whose name, read as CGI does, starts with
+// x-authgear-; values of names that read alike are joined.
 func identityOf(h http.Header) map[string]string {
 	out := map[string]string{}
 	for name, values := range h {
@@ -359,8 +334,7 @@ func identityOf(h http.Header) map[string]string {
 	return out
 }
 
-// newHandler builds the middleware, named after the test, in front of a new
-// fake resolver, with a configuration edited by edit.
+// newHandler is newNamed, named after the test, with a new fake resolver.
 func newHandler(t testing.TB, edit func(*authgear.Config)) (*fakeResolver, http.Handler, *recorder) {
 	t.Helper()
 	f := newFakeResolver(t)
@@ -368,9 +342,8 @@ func newHandler(t testing.TB, edit func(*authgear.Config)) (*fakeResolver, http.
 	return f, h, rec
 }
 
-// newNamed builds the middleware called name in front of f. Requests wait
-// for an expired answer's resolver call (staleWhileRevalidate 0) unless edit
-// says otherwise.
+// newNamed builds the middleware called name in front of f, with
+// staleWhileRevalidate 0 unless edit says otherwise.
 func newNamed(t testing.TB, f *fakeResolver, name string, edit func(*authgear.Config)) (http.Handler, *recorder) {
 	t.Helper()
 	cfg := authgear.CreateConfig()
@@ -420,12 +393,11 @@ func (r request) build() *http.Request {
 }
 
 // do sends the request through the handler and returns the response and
-// what the next handler saw (called is false when it was not reached).
+// what the next handler saw.
 func do(h http.Handler, rec *recorder, r request) (*httptest.ResponseRecorder, seen) {
 	return serve(h, rec, r.build())
 }
 
-// serve is do for a request already built.
 func serve(h http.Handler, rec *recorder, req *http.Request) (*httptest.ResponseRecorder, seen) {
 	rec.last = seen{}
 	w := httptest.NewRecorder()
@@ -433,17 +405,16 @@ func serve(h http.Handler, rec *recorder, req *http.Request) (*httptest.Response
 	return w, rec.last
 }
 
-// bearer returns the Authorization header of a user's token.
+// bearer and cookie return a user's credential headers.
 func bearer(name string) map[string]string {
 	return map[string]string{"Authorization": "Bearer user:" + name}
 }
 
-// cookie returns the Cookie header of one credential cookie of a user.
 func cookie(cookieName, userName string) map[string]string {
 	return map[string]string{"Cookie": cookieName + "=user:" + userName}
 }
 
-// merge returns the headers of all the maps (the later ones win).
+// merge merges header maps, the later ones winning.
 func merge(maps ...map[string]string) map[string]string {
 	out := map[string]string{}
 	for _, m := range maps {
@@ -454,8 +425,8 @@ func merge(maps ...map[string]string) map[string]string {
 	return out
 }
 
-// assertUser fails unless the next handler was reached with exactly the
-// user's identity, or with no identity header at all for "".
+// assertUser fails unless the backend was reached with exactly the user's
+// identity (none for "").
 func assertUser(t testing.TB, s seen, name string) {
 	t.Helper()
 	switch {
@@ -468,9 +439,7 @@ func assertUser(t testing.TB, s seen, name string) {
 	}
 }
 
-// serveAsync sends a request with the given Authorization through the
-// handler in a goroutine (with ctx, when not nil) and delivers the response
-// on the returned channel.
+// serveAsync serves a request with the Authorization in a goroutine.
 func serveAsync(h http.Handler, ctx context.Context, authorization string) chan *httptest.ResponseRecorder {
 	out := make(chan *httptest.ResponseRecorder, 1)
 	go func() {
@@ -485,7 +454,7 @@ func serveAsync(h http.Handler, ctx context.Context, authorization string) chan 
 	return out
 }
 
-// outcome waits for a background request, failing the test after 5 s.
+// outcome waits (at most 5 s) for a background request.
 func outcome(t testing.TB, ch <-chan *httptest.ResponseRecorder) *httptest.ResponseRecorder {
 	t.Helper()
 	select {
@@ -500,8 +469,8 @@ func outcome(t testing.TB, ch <-chan *httptest.ResponseRecorder) *httptest.Respo
 // backendUser is the user id the backend saw (the recorder's X-Backend-User).
 func backendUser(w *httptest.ResponseRecorder) string { return w.Header().Get("X-Backend-User") }
 
-// expect sends a request with the Authorization and fails the test unless it
-// is answered status, the backend seeing the user id userID ("" for none).
+// expect fails unless a request with the Authorization gets status, the
+// backend seeing userID.
 func expect(t testing.TB, h http.Handler, authorization string, status int, userID string) {
 	t.Helper()
 	w := outcome(t, serveAsync(h, nil, authorization))
@@ -510,7 +479,7 @@ func expect(t testing.TB, h http.Handler, authorization string, status int, user
 	}
 }
 
-// eventually polls cond until it holds, failing the test after 5 s.
+// eventually polls cond for at most 5 s.
 func eventually(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	for deadline := time.Now().Add(5 * time.Second); !cond(); time.Sleep(2 * time.Millisecond) {
@@ -529,8 +498,7 @@ func scrape(h http.Handler, remote string) (int, string) {
 	return w.Code, w.Body.String()
 }
 
-// awaitMetric waits until the metrics of the middleware named after the test
-// show the sample name{middleware="…"labels} value.
+// awaitMetric waits for the sample name{middleware=<test>labels} value.
 func awaitMetric(t testing.TB, h http.Handler, name, labels string, value int) {
 	t.Helper()
 	want := fmt.Sprintf("%s{middleware=%q%s} %d\n", name, t.Name(), labels, value)
