@@ -17,10 +17,11 @@ const (
 	bobID   = "05442258-c3ab-4306-ac99-b347da1fc855"
 )
 
-// example is one request the demo suggests, and what it should show.
+// example is one request the demo suggests (header: "Name: value" or ""),
+// what it should show, and its check (nil: it needs your credentials).
 type example struct {
-	title, path, header, expect string                                        // header: "Name: value", or ""
-	check                       func(status int, backend *echo.Request) error // nil: needs your credentials
+	title, path, header, expect string
+	check                       func(status int, backend *echo.Request) error
 }
 
 // examples returns the demo's requests, for the stand-in or a real Authgear.
