@@ -12,11 +12,9 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/standin"
 )
 
-// TestRoutersAndReloadsShareTheCache: Traefik builds a middleware for each
-// router that uses it, and again on each dynamic configuration reload. Two
-// routers share the cache; a reload that keeps the settings keeps it warm
-// (on the old router and on one it adds); one that changes them starts a
-// new cache.
+// TestRoutersAndReloadsShareTheCache: Traefik builds a middleware per router
+// and per reload. Two routers share the cache; a reload with the same
+// settings keeps it warm; other settings start a new one.
 func TestRoutersAndReloadsShareTheCache(t *testing.T) {
 	auth := func(ttl string) []stack.Middleware {
 		return []stack.Middleware{{Name: "auth", Options: map[string]any{"cacheTTL": ttl}}}
@@ -56,10 +54,9 @@ func TestRoutersAndReloadsShareTheCache(t *testing.T) {
 	}
 }
 
-// TestMistypedOptionFailsLoudly: Traefik's decoder drops keys it cannot
-// match, so a mistyped allowedRoles would load a middleware with no role
-// check. The plugin refuses it: Traefik logs the reason and the router that
-// uses the middleware answers 404, while the other routers go on.
+// TestMistypedOptionFailsLoudly: a mistyped option (Traefik's decoder would
+// drop it) is refused: Traefik logs why, the router answers 404, the others
+// go on.
 func TestMistypedOptionFailsLoudly(t *testing.T) {
 	good := []stack.Middleware{{Name: "good"}}
 	s := startT(t, stack.Options{Middlewares: good})
@@ -85,10 +82,9 @@ func TestMistypedOptionFailsLoudly(t *testing.T) {
 	}
 }
 
-// TestRemovedRoleReachesTheBackendWithoutARequestWaiting: with a short
-// cacheTTL and staleWhileRevalidate, a role removed at Authgear takes effect
-// within cacheTTL plus one request, while every request is answered from the
-// cache at once, even with a resolver that takes 3 s to answer.
+// TestRemovedRoleReachesTheBackendWithoutARequestWaiting: with
+// staleWhileRevalidate a removed role takes effect after cacheTTL plus one
+// request, and no request waits for the 3 s resolver.
 func TestRemovedRoleReachesTheBackendWithoutARequestWaiting(t *testing.T) {
 	s := startT(t, stack.Options{Middlewares: []stack.Middleware{
 		{Name: "fresh", Options: map[string]any{"cacheTTL": "1s", "staleWhileRevalidate": "5m", "allowedRoles": "admin"}},

@@ -35,9 +35,8 @@ func routed(mw string, prefixes ...string) []stack.Route {
 // loginURL is the loginURL of the "login" middleware.
 const loginURL = "https://auth.example.test/login"
 
-// mainMiddlewares are the middlewares of the stack shared by most tests,
-// each with a stand-in of its own (so that call counts and faults are its
-// own), routed at /<name>/.
+// mainMiddlewares are the shared stack's, each with its own stand-in, routed
+// at /<name>/.
 var mainMiddlewares = func() []stack.Middleware {
 	mws := []stack.Middleware{
 		{Name: "basic", Options: map[string]any{"cacheTTL": "60s"}},
@@ -63,8 +62,7 @@ var mainMiddlewares = func() []stack.Middleware {
 // shared is the stack of mainStack once started; TestMain stops it.
 var shared *stack.Stack
 
-// startShared starts the shared stack. The echo backend's /ws and /sse,
-// whose paths are fixed, go through "basic".
+// startShared starts the shared stack; /ws and /sse go through "basic".
 var startShared = sync.OnceValue(func() (err error) {
 	routes := append(stack.DefaultRoutes(mainMiddlewares), routed("basic", "/ws", "/sse")...)
 	shared, err = stack.Start(context.Background(), stack.Options{Middlewares: mainMiddlewares, Routes: routes})

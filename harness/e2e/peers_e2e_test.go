@@ -14,12 +14,10 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 )
 
-// TestOneDeliveryEvictsOnEveryReplica: three Traefik processes with the same
-// dynamic configuration, on 127.0.0.1, 127.0.0.2 and 127.0.0.3 (standing for
-// three pods' IPs) and one port, list each other in webhookPeers. A
-// delivery to the first evicts on all three; a forged one nowhere; with one
-// replica down the delivery is still answered within the relay timeout and
-// the others still evict.
+// TestOneDeliveryEvictsOnEveryReplica: three Traefiks on 127.0.0.1-3 (three
+// pods) and one port list each other in webhookPeers. A delivery evicts on
+// all three, a forged one nowhere; with one down, it is answered within the
+// relay timeout and the others evict.
 func TestOneDeliveryEvictsOnEveryReplica(t *testing.T) {
 	const secret, hook = "peers-webhook-secret", "/peers/_authgear/webhook"
 	first, err := harness.FreeAddr()
@@ -39,8 +37,7 @@ func TestOneDeliveryEvictsOnEveryReplica(t *testing.T) {
 			Traefik: harness.Options{EntryAddr: addr},
 		}))
 	}
-	// callsFor sends one request with the user's session to each live
-	// replica and returns the resolver calls they made.
+	// callsFor returns the resolver calls of user's request to each replica.
 	live := replicas
 	callsFor := func(user string) int64 {
 		t.Helper()

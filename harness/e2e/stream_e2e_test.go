@@ -16,9 +16,8 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/echo"
 )
 
-// TestWebSocket: a WebSocket upgrade passes through the middleware with the
-// user's identity, and messages flow both ways; without a session under
-// requireSession the upgrade is refused with 401.
+// TestWebSocket: an upgrade passes with the user's identity and messages flow
+// both ways; under requireSession, without a session it is refused (401).
 func TestWebSocket(t *testing.T) {
 	s := mainStack(t)
 	for _, tc := range []struct {
