@@ -101,10 +101,9 @@ func TestNewValidatesOptions(t *testing.T) {
 	}
 }
 
-// Every spelling of a forged identity header, sent without credentials, with
-// a user's cached credentials and with credentials the resolver is asked
-// about: it reaches neither the backend nor the resolver, nor stays named in
-// Connection or among the declared trailers.
+// A forged identity header, in every spelling, with no, cached or resolved
+// credentials, reaches neither backend nor resolver, nor stays in Connection
+// or the declared trailers.
 func TestSpoofedIdentityHeadersAreRemovedEverywhere(t *testing.T) {
 	spellings := []string{
 		"X-Authgear-User-Id", "x-authgear-user-id", "X-AUTHGEAR-USER-ID", "X_Authgear_User_Id",
@@ -182,15 +181,13 @@ func TestUsersNeverSeeEachOthersIdentity(t *testing.T) {
 	}
 }
 
-// TestCaching's hits also show that the recorder's in-place edits of the
-// identity values never reach the cached answer.
+// TestCaching's hits also show that the recorder's edits miss the cache.
 func TestCaching(t *testing.T) {
 	tests := []struct {
-		name      string
-		ttl, swr  string // cacheTTL, staleWhileRevalidate
-		requests  int
-		wait      time.Duration // between requests
-		wantCalls int64
+		name, ttl, swr string // cacheTTL, staleWhileRevalidate
+		requests       int
+		wait           time.Duration // between requests
+		wantCalls      int64
 	}{
 		{"cache hits", "60s", "0", 5, 0, 1},
 		{"cache off", "0", "0", 5, 0, 5},
@@ -214,9 +211,8 @@ func TestCaching(t *testing.T) {
 	}
 }
 
-// Concurrent misses of the same credentials wait for one resolver call,
-// which goes on when the client of the request that made it gives up; a
-// call that nobody waits for any more is cancelled.
+// Concurrent misses share one call, which outlives the client that started
+// it; a call that nobody waits for any more is cancelled.
 func TestConcurrentMissesShareOneCall(t *testing.T) {
 	f, h, rec := newHandler(t, func(c *authgear.Config) { withMetrics(c); c.Timeout = "1m" })
 	f.hold()
@@ -279,18 +275,16 @@ func TestCacheIsBoundedByCacheMaxEntries(t *testing.T) {
 	}
 }
 
-// When the resolver fails, a request is refused with a short plain-text
-// 502 (504 on a timeout), or goes on without identity (onResolverError:
-// anonymous); the failure is not cached, and a fresh answer is not disturbed.
-// Within staleIfError, an answer past cacheTTL is served instead, only when
-// Authgear could not answer (a 5xx, a timeout, a refused connection), only to
-// its own credentials, and re-checked with the resolver on every request.
+// A resolver failure refuses a request with a short plain-text 502 (504 on a
+// timeout), or lets it on without identity (onResolverError: anonymous); it
+// is not cached and leaves fresh answers alone. Within staleIfError, an
+// expired answer is served instead, only when Authgear could not answer (5xx,
+// timeout, refused connection), only to its own credentials, re-checked each time.
 func TestResolverFailures(t *testing.T) {
 	tests := []struct {
-		name                string
-		ttl, stale, onError string // cacheTTL, staleIfError, onResolverError
-		failure             int64  // the resolver's answer; 0: it hangs, -1: it is down
-		bob, others         int    // the status of bob, whose answer was cached, and of alice's requests
+		name, ttl, stale, onError string // cacheTTL, staleIfError, onResolverError
+		failure                   int64  // the resolver's answer; 0: it hangs, -1: it is down
+		bob, others               int    // the status of bob (cached) and of alice's requests
 	}{
 		{"500 rejected", "10s", "0", "reject", 500, 200, 502},
 		{"404 app not found rejected", "10s", "0", "reject", 404, 200, 502},
@@ -352,8 +346,7 @@ func TestResolverFailures(t *testing.T) {
 					t.Fatalf("request %d: answer %q %q, want short plain text without the credentials", i, w.Header().Get("Content-Type"), body)
 				}
 			}
-			// bob's answer, one call when it was not fresh, and one for each
-			// of alice's requests: a failure is not cached.
+			// bob's answer, a call if it was not fresh, one per alice request.
 			calls := int64(3)
 			if tt.ttl != "10s" {
 				calls = 4
@@ -365,9 +358,8 @@ func TestResolverFailures(t *testing.T) {
 	}
 }
 
-// Which credentials a request's identity comes from, in Authgear's order,
-// how many resolver calls that takes, what the resolver is asked and what
-// the access policy then does with the request.
+// Which credentials give the identity, in Authgear's order, the resolver
+// calls and request that takes, and what the access policy does.
 func TestCredentialsResolverRequestAndAccessPolicy(t *testing.T) {
 	type want struct {
 		status   int
@@ -429,18 +421,15 @@ func TestCredentialsResolverRequestAndAccessPolicy(t *testing.T) {
 		{"loginURL does not redirect an API call", func(c *authgear.Config) { c.RequireSession = true; c.LoginURL = "/login" }, request{header: map[string]string{"Accept": "application/json"}}, want{401, 0, "", false, ""}, nil},
 		{"loginURL does not redirect a POST", func(c *authgear.Config) { c.RequireSession = true; c.LoginURL = "/login" }, request{method: "POST", header: map[string]string{"Accept": "text/html"}}, want{401, 0, "", false, ""}, nil},
 		{"plain OPTIONS is refused", requireSession, request{method: "OPTIONS"}, want{401, 0, "", false, ""}, nil},
-		// A CORS preflight carries no credentials and passes without
-		// identity; a request that only looks like one gets the policy.
+		// A CORS preflight passes without identity; look-alikes get the policy.
 		{"CORS preflight passes", admins, request{method: "OPTIONS", header: preflight(nil)}, want{200, 0, "", false, ""}, nil},
 		{"preflight with a body is refused", admins, request{method: "OPTIONS", header: preflight(nil), body: "payload"}, want{401, 0, "", false, ""}, nil},
 		{"preflight with a chunked body is refused", admins, request{method: "OPTIONS", header: preflight(map[string]string{"Transfer-Encoding": "chunked"}), body: "payload"}, want{401, 0, "", false, ""}, nil},
 		{"preflight with a refused user's credentials is refused", admins, request{method: "OPTIONS", header: preflight(bearer("bob"))}, want{403, 1, "", false, ""}, nil},
 		{"preflight with an unknown session is refused", admins, request{method: "OPTIONS", header: preflight(cookie("session", "nobody"))}, want{401, 1, "", false, ""}, nil},
 		{"preflight with an allowed user's credentials passes with identity", admins, request{method: "OPTIONS", header: preflight(bearer("alice"))}, want{200, 1, "alice", false, ""}, nil},
-		// The resolver is sent a bodiless GET with exactly the keyed
-		// credentials, the app's public host, the scheme Authgear checks a
-		// JWT's audience against, the client's address as Traefik
-		// established it, bounded unkeyed headers, and nothing else.
+		// The resolver gets a bodiless GET with the keyed credentials, the
+		// public host and scheme, the client's address, bounded unkeyed headers.
 		{"a POST with a body goes on intact; the resolver gets a GET without one", nil, request{method: "POST", target: "http://api.example.test/upload?x=1", body: `{"name":"report"}`, remote: "203.0.113.7:4321",
 			header: map[string]string{"Content-Type": "application/json", "Authorization": alice, "User-Agent": "test-agent/1", "X-Forwarded-For": "198.51.100.1", "X-Forwarded-Host": "api.example.test", "Keep-Alive": "timeout=5", "Te": "trailers"}}, want{200, 1, "alice", false, ""},
 			map[string]string{":method": "GET", ":path": "/_resolver/resolve", ":body": "", ":host": publicHost, "X-Forwarded-Host": publicHost, "X-Forwarded-For": "198.51.100.1, 203.0.113.7",
@@ -479,10 +468,8 @@ func TestCredentialsResolverRequestAndAccessPolicy(t *testing.T) {
 			if method == "" {
 				method = http.MethodGet
 			}
-			// What reaches the backend is the request as sent, with no other
-			// header of the resolver's answer than the identity (which
-			// TestFuzzServeSeeds compares whole), written to the original
-			// ResponseWriter (WebSockets, streaming and HTTP/2 need it).
+			// The backend gets the request as sent, no answer header but the
+			// identity, and the original ResponseWriter (WebSockets need it).
 			switch {
 			case s.called && (s.method != method || s.body != tt.r.body || s.writer != http.ResponseWriter(w) || s.header["X-Robots-Tag"] != nil):
 				t.Fatalf("backend got %s %q, the writer %T, X-Robots-Tag %q", s.method, s.body, s.writer, s.header["X-Robots-Tag"])
@@ -507,10 +494,9 @@ func TestCredentialsResolverRequestAndAccessPolicy(t *testing.T) {
 	}
 }
 
-// Routers that use one middleware, and reloads with the same settings, share
-// its cache; a reload with other settings starts a new one, whose settings
-// apply. The resolver's cookies reach the client, from the cache too and on
-// a 401, unless forwardResolverCookies is off.
+// Routers and same-settings reloads of a middleware share its cache; other
+// settings start a new one. The resolver's cookies reach the client (cached,
+// on a 401 too) unless forwardResolverCookies is off.
 func TestRoutersAndReloadsOfAMiddleware(t *testing.T) {
 	f := newFakeResolver(t)
 	alice := request{header: bearer("alice")}
@@ -538,8 +524,7 @@ func TestRoutersAndReloadsOfAMiddleware(t *testing.T) {
 		{"off, from the cache", noForward, expired, 4, false},
 		{"a reload that turns it on, on a 401", required, expired, 5, true},
 		{"on a 401, from the cache", required, expired, 5, true},
-		// Authgear checks a JWT's audience against the scheme: with a bare
-		// resolverHost, the scheme is keyed too.
+		// With a bare resolverHost, the scheme (a JWT's audience) is keyed too.
 		{"a bare resolverHost, over https", bareHost, overHTTPS, 6, false},
 		{"the same token over http is not given the https answer", bareHost, overHTTP, 7, false},
 		{"over https again, from the cache", bareHost, overHTTPS, 7, false},
