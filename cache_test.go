@@ -6,8 +6,7 @@ import (
 	"time"
 )
 
-// put resolves key as the given user at time now, as the middleware does:
-// lookup, then complete.
+// put resolves key as the user at time now, as the middleware does.
 func put(t *testing.T, c *cache, key, user string, now int64) {
 	t.Helper()
 	j := c.join(key, now, 0, time.Second)
@@ -17,8 +16,7 @@ func put(t *testing.T, c *cache, key, user string, now int64) {
 	c.finish(key, j.cl, &callResult{ans: &answer{userID: user}, returned: true}, now)
 }
 
-// has reports whether key has a fresh answer at time now, without making a
-// call for it (these caches have no revalidation window, so no refresh).
+// has reports whether key has a fresh answer at now (ending any call it starts).
 func has(c *cache, key string, now int64) bool {
 	j := c.join(key, now, 0, time.Second)
 	if j.leader {
@@ -30,8 +28,7 @@ func has(c *cache, key string, now int64) bool {
 // errTest is the resolver's failure in these tests.
 var errTest = errors.New("no resolver in this test")
 
-// checkLinks verifies that the three lists and the user index hold exactly
-// the map's entries.
+// checkLinks verifies that the lists and the user index hold the map's entries.
 func checkLinks(t *testing.T, c *cache) {
 	t.Helper()
 	n, protected := 0, 0
@@ -93,8 +90,7 @@ func TestCacheEvictsExpiredEntriesFirstThenLeastRecentlyUsed(t *testing.T) {
 		t.Fatal("after inserting c: want b and c cached, not a")
 	}
 	checkLinks(t, c)
-	// Nothing has expired now: the least recently used goes, which is b once
-	// c is touched again.
+	// Nothing has expired: the least recently used, b once c is touched, goes.
 	has(c, "c", 130)
 	put(t, c, "d", "dave", 140)
 	if has(c, "b", 140) || !has(c, "c", 140) || !has(c, "d", 140) {

@@ -12,10 +12,8 @@ import (
 	authgear "github.com/traefik-authgear/traefik-authgear"
 )
 
-// A webhook eviction while calls are under way: a request sent after it
-// makes a call of its own instead of joining one from before it (which
-// could return the evicted user); the evicted user's answer from before it
-// is not cached, and another user's is.
+// After a webhook eviction, a request makes its own call instead of joining
+// one from before; the evicted user's earlier answer is not cached, another's is.
 func TestAnEvictionAndTheCallsUnderWay(t *testing.T) {
 	f, h, _ := newHandler(t, withWebhook)
 	f.hold()
@@ -109,14 +107,10 @@ func TestResolverOverTLS(t *testing.T) {
 	}
 }
 
-// revalidating is a configuration whose answers leave cacheTTL at once and
-// stay in the revalidation window for the whole test.
-func revalidating(c *authgear.Config) {
-	c.CacheTTL = "0.05"
-	c.StaleWhileRevalidate = "1h"
-}
+// revalidating answers expire after 50 ms, which pastTTL waits out, and stay
+// in the revalidation window for the whole test.
+func revalidating(c *authgear.Config) { c.CacheTTL = "0.05"; c.StaleWhileRevalidate = "1h" }
 
-// pastTTL waits out the 50 ms cacheTTL of revalidating.
 func pastTTL() { time.Sleep(80 * time.Millisecond) }
 
 func TestRevalidationServesAtOnceWithOneBackgroundCall(t *testing.T) {
@@ -126,8 +120,7 @@ func TestRevalidationServesAtOnceWithOneBackgroundCall(t *testing.T) {
 	// Alice is disabled; the resolver is slow to say so.
 	f.disabled.Store("alice", true)
 	f.hold()
-	// Every request is served at once from the cached answer while the
-	// one background call is held.
+	// Served at once from the cache while the one background call is held.
 	for i := 0; i < 20; i++ {
 		expect(t, h, "Bearer user:alice", 200, "id-alice")
 	}
@@ -136,8 +129,7 @@ func TestRevalidationServesAtOnceWithOneBackgroundCall(t *testing.T) {
 		t.Fatalf("resolver calls = %d, want 2: one background call for 20 requests", got)
 	}
 	f.release(1)
-	// The refreshed answer, without a session, is the next one served, and
-	// the policy applies to it.
+	// The policy applies to the refreshed answer, without a session.
 	eventually(t, "the refreshed answer applies (401)", func() bool {
 		return outcome(t, serveAsync(h, nil, "Bearer user:alice")).Code == http.StatusUnauthorized
 	})
@@ -161,10 +153,8 @@ func TestPastTheRevalidationWindowRequestsWait(t *testing.T) {
 	}
 }
 
-// A refresh that fails because Authgear could not answer keeps the answer
-// (and each later request tries again); one that Authgear refused with a
-// 4xx, which a client may provoke, does not, nor one overtaken by an
-// eviction of its user.
+// A refresh failing because Authgear could not answer keeps the answer (and
+// is retried); one refused with a 4xx, or overtaken by an eviction, does not.
 func TestARefreshThatFails(t *testing.T) {
 	for _, tt := range []struct {
 		name   string
@@ -210,10 +200,8 @@ func TestARefreshThatFails(t *testing.T) {
 func TestABearerJWTsExpBoundsItsEntry(t *testing.T) {
 	exp := time.Now().Add(1500 * time.Millisecond).Truncate(time.Second) // exp is in whole seconds
 	tests := []struct {
-		name        string
-		token       string
-		callsBefore int64 // after two requests before exp
-		callsAfter  int64 // after a request past exp
+		name, token             string
+		callsBefore, callsAfter int64 // after two requests before exp, after one past it
 	}{
 		{"a JWT's entry ends at exp, stale windows included", "Bearer " + jwtFor("alice", exp), 1, 2},
 		{"an opaque token keeps its entry", "Bearer user:alice", 1, 1},

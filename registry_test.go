@@ -11,9 +11,8 @@ import (
 	"time"
 )
 
-// newMiddleware builds the middleware called name, with a configuration
-// edited by edit (when not nil) whose resolver no test reaches unless it
-// replaces the transport, in front of a next handler that does nothing.
+// newMiddleware builds the middleware called name, edited by edit, with an
+// unreachable resolver and a next handler that does nothing.
 func newMiddleware(tb testing.TB, name string, edit func(*Config)) *Middleware {
 	tb.Helper()
 	cfg := CreateConfig()
@@ -59,7 +58,7 @@ func TestReloadsRetireTheNamesTheyNoLongerCreate(t *testing.T) {
 	}
 	insert()
 
-	// A reload keeps one of them: the others are retired at the next one.
+	// A reload keeps one of them; the others are retired at the next.
 	if again := newAt(base.Add(time.Minute), t.Name()+"/kept"); again.shared != kept.shared {
 		t.Fatal("a reload with the same settings did not keep the instance")
 	}
@@ -113,22 +112,17 @@ func TestAPanickingCallLeavesNoKeyInFlight(t *testing.T) {
 	}
 }
 
-// liveHeap returns the bytes still reachable after garbage collection.
-func liveHeap() int64 {
-	runtime.GC()
-	runtime.GC()
-	var m runtime.MemStats
-	runtime.ReadMemStats(&m)
-	return int64(m.HeapAlloc)
-}
-
-// TestNewWithChangedSettingsLeavesNoGarbage: a reload that changes the
-// settings replaces the shared instance (cache, client, transport), and
-// Traefik calls New for every router on every reload, so the replaced one
-// must become garbage. Under Yaegi the plugin once kept every replaced
-// instance (an http.Client's CheckRedirect held an interpreted function,
-// whose frames referred to it; see the package doc).
+// TestNewWithChangedSettingsLeavesNoGarbage: Traefik calls New on every
+// reload, so a replaced shared instance must become garbage (under Yaegi an
+// http.Client's CheckRedirect once kept them all; see the package doc).
 func TestNewWithChangedSettingsLeavesNoGarbage(t *testing.T) {
+	liveHeap := func() int64 { // the bytes still reachable
+		runtime.GC()
+		runtime.GC()
+		var m runtime.MemStats
+		runtime.ReadMemStats(&m)
+		return int64(m.HeapAlloc)
+	}
 	newWithTTL := func(i int) {
 		newMiddleware(t, "garbage-"+t.Name(), func(c *Config) { c.CacheTTL = strconv.Itoa(60+i%2) + "s" })
 	}

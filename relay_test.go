@@ -48,8 +48,7 @@ type relayed struct {
 	peer, path, host, signature, marker, body string
 }
 
-// servePeer serves h on a listener at addr until the test ends and returns
-// its address.
+// servePeer serves h at addr until the test ends and returns the address.
 func servePeer(t *testing.T, h http.Handler, addr string) string {
 	l, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -71,8 +70,7 @@ func TestDeliveriesAreRelayedToEveryAddressOfEveryPeer(t *testing.T) {
 		got = append(got, relayed{peer, r.URL.Path, r.Host, r.Header.Get("X-Authgear-Body-Signature"), r.Header.Get(relayHeader), string(body)})
 		mu.Unlock()
 	})
-	// Two peers on one port of 127.0.0.1 and 127.0.0.2, as two pods behind
-	// one headless Service.
+	// Two peers on one port of 127.0.0.1 and 127.0.0.2: two pods, one Service.
 	first := servePeer(t, record, "127.0.0.1:0")
 	_, port, _ := net.SplitHostPort(first)
 	second := servePeer(t, record, "127.0.0.2:"+port)

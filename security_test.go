@@ -32,8 +32,7 @@ func TestOversizedCookieHeaderCannotPlantAnIdentity(t *testing.T) {
 				f, ca = newTLSResolver(t)
 			}
 			h, rec := newNamed(t, f, t.Name(), func(c *authgear.Config) { c.TLS.CA = ca; c.RequireSession = true })
-			// The attacker pairs a shared, non-secret Authorization value with
-			// alice's stolen-or-own session hidden behind 3,001 empty cookies.
+			// A shared, non-secret Authorization value with alice's session behind 3,001 empty cookies.
 			w, s := do(h, rec, request{header: map[string]string{"Authorization": "Bearer undefined", "Cookie": oversizedCookie("user:alice")}})
 			if s.called || w.Code != http.StatusUnauthorized {
 				t.Fatalf("oversized cookie: status %d, backend saw %v; want 401, not reached", w.Code, s.identity)
