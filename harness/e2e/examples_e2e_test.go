@@ -18,11 +18,8 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 )
 
-// TestExamplesLoadInTraefik: every middleware of examples/ (Docker labels,
-// the file provider, the Kubernetes Middleware), decoded as Traefik decodes
-// it, loads in a real Traefik, with only the resolver pointed at the
-// stand-in: alice (an admin) gets through, a request without a session is
-// refused as the example's policy says.
+// TestExamplesLoadInTraefik: every middleware of examples/, resolver pointed
+// at the stand-in, loads in Traefik, admits alice and refuses no session.
 func TestExamplesLoadInTraefik(t *testing.T) {
 	all, err := examples.All()
 	if err != nil {
@@ -48,9 +45,7 @@ func TestExamplesLoadInTraefik(t *testing.T) {
 	}
 }
 
-// TestDemoCheck runs the demo as the README's `make demo` does, in its
-// -check mode: it starts everything, runs the curl examples it prints, and
-// must report PASS for each.
+// TestDemoCheck: `go run ./cmd/demo -check` reports PASS for every example.
 func TestDemoCheck(t *testing.T) {
 	root, err := harness.RepoRoot()
 	if err != nil {

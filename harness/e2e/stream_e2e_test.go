@@ -60,8 +60,7 @@ func TestWebSocket(t *testing.T) {
 	}
 }
 
-// TestServerSentEvents: a streamed response passes through the middleware
-// event by event, not buffered until the end.
+// TestServerSentEvents: a stream passes event by event, not buffered.
 func TestServerSentEvents(t *testing.T) {
 	s := mainStack(t)
 	req, _ := http.NewRequest(http.MethodGet, s.URL("/sse?count=5&interval=100ms"), nil)

@@ -48,8 +48,7 @@ func TestExpositionParsesAsPrometheusText(t *testing.T) {
 	if err != nil {
 		t.Fatalf("Prometheus' parser refuses the exposition: %v\n%s", err, w.Body.String())
 	}
-	// value is this middleware's sample in family with label=want (any
-	// sample without a label); one of counter, gauge and histogram is set.
+	// value is this middleware's sample in family with label=want.
 	value := func(family, label, want string) float64 {
 		t.Helper()
 		for _, m := range families[family].GetMetric() {

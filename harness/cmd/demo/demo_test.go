@@ -12,9 +12,7 @@ import (
 )
 
 // TestOptions renders the demo's stack for a real Authgear without
-// AUTHGEAR_HOST (the stack gives every middleware the resolver URL, and no
-// resolverHost): both routes, both middlewares with cacheTTL, /admin's with
-// allowedRoles. The stand-in's resolverHost is checked by e2e TestDemoCheck.
+// AUTHGEAR_HOST (the stand-in's resolverHost: e2e TestDemoCheck).
 func TestOptions(t *testing.T) {
 	url := "https://myapp.authgear.cloud/_resolver/resolve"
 	o := options(settings{addr: "127.0.0.1:1", resolverURL: url}, "/bin/traefik")

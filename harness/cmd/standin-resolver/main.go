@@ -19,8 +19,7 @@ import (
 
 func main() { serve.Main("standin-resolver", run) }
 
-// run serves until ctx is done. It prints the listening line once the port
-// is open, so a script can wait for it.
+// run serves until ctx is done, printing the listening line once it is open.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("standin-resolver", flag.ContinueOnError)
 	fs.SetOutput(stderr)
@@ -62,7 +61,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *latency > 0 {
 		resolver.SetFault(standin.Fault{Latency: *latency})
 	}
-	// Closing the resolver releases hanging requests so that shutdown does not
-	// wait for them.
+	// Close releases hanging requests at shutdown.
 	return serve.Serve(ctx, "standin-resolver", *addr, resolver, stdout, resolver.Close)
 }
