@@ -308,10 +308,7 @@ func TestResolverFailures(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			f, h, rec := newHandler(t, func(c *authgear.Config) {
-				c.CacheTTL = tt.ttl
-				c.StaleIfError = tt.stale
-				c.OnResolverError = tt.onError
-				c.Timeout = "200ms"
+				c.CacheTTL, c.StaleIfError, c.OnResolverError, c.Timeout = tt.ttl, tt.stale, tt.onError, "200ms"
 			})
 			_, s := do(h, rec, request{header: bearer("bob")})
 			assertUser(t, s, "bob")
@@ -326,12 +323,9 @@ func TestResolverFailures(t *testing.T) {
 			default:
 				f.status.Store(tt.failure)
 			}
-			for i, r := range []request{{header: bearer("bob")}, {header: bearer("alice")}, {header: bearer("alice")}} {
-				want := tt.others
-				if i == 0 {
-					want = tt.bob
-				}
-				w, s := do(h, rec, r)
+			for i, who := range []string{"bob", "alice", "alice"} {
+				want := map[string]int{"bob": tt.bob, "alice": tt.others}[who]
+				w, s := do(h, rec, request{header: bearer(who)})
 				body := w.Body.String()
 				switch {
 				case w.Code != want:
@@ -347,11 +341,7 @@ func TestResolverFailures(t *testing.T) {
 				}
 			}
 			// bob's answer, a call if it was not fresh, one per alice request.
-			calls := int64(3)
-			if tt.ttl != "10s" {
-				calls = 4
-			}
-			if got := f.calls.Load(); got != calls && tt.failure != -1 {
+			if got, calls := f.calls.Load(), map[bool]int64{true: 3, false: 4}[tt.ttl == "10s"]; got != calls && tt.failure != -1 {
 				t.Fatalf("resolver calls = %d, want %d", got, calls)
 			}
 		})
