@@ -89,43 +89,27 @@ func malformedCases() []malformedCase {
 	}
 }
 
-// malformedResult counts the outcomes.
-type malformedResult struct {
-	cases, requests int64
-	passed          int64 // reached the backend with the identity the resolver gives
-	refused         map[int]int64
-	overLimit       int64 // more than maxCookies cookies: passed on as carrying none
-	// wrong: reached the backend with another identity; undefined: 5xx not
-	// explained by the resolver, or no answer to a valid request.
-	wrong, undefined tally
-}
-
 // malformedMiddleware is the middleware the hostile requests go through.
 var malformedMiddleware = stack.Middleware{Name: "mal", Options: map[string]any{"cacheTTL": "60s"}}
-
-// runMalformed sends each hostile request twice (a cache miss, then a hit)
-// and checks that the answer is defined and the identity the resolver's.
-func runMalformed(_ *options, e *env, rep *report) error {
-	malformedReport(rep, malformedRun(e))
-	return nil
-}
 
 // maxCookies is net/http's limit on the cookies of a request (GODEBUG
 // httpcookiemaxnum, Go 1.24.8 and later for modules at go 1.24 or newer,
 // which Traefik v3.6.12 is): with more, Request.Cookie finds none.
 const maxCookies = 3000
 
-// malformedRun sends the cases to a stack with malformedMiddleware. The
-// identity the backend must see is the resolver's for the request as
-// Traefik's Go server parses it. With more than maxCookies cookies, whether
-// the plugin (and Authgear) see them depends on the Go release each is built
-// with, and the identity for the request without its cookies (alt) is the
-// resolver's for what the plugin read too.
-func malformedRun(e *env) *malformedResult {
-	r := &malformedResult{refused: map[int]int64{}}
-	addr := e.Traefik.EntryAddr
-	for _, c := range malformedCases() {
-		r.cases++
+// runMalformed sends each hostile request twice (a cache miss, then a hit)
+// and checks that the answer is defined and the identity the resolver's for
+// the request as Traefik's Go server parses it. With more than maxCookies
+// cookies, whether the plugin (and Authgear) see them depends on the Go
+// release each is built with, and the identity for the request without its
+// cookies (alt) is the resolver's for what the plugin read too.
+func runMalformed(_ *options, e *env, rep *report) error {
+	const part = "malformed"
+	var requests, passed, overLimit int64
+	var wrong, undefined tally // another identity at the backend; 5xx not explained by the resolver, or no answer to a valid request
+	refused := map[int]int64{}
+	addr, cases := e.Traefik.EntryAddr, malformedCases()
+	for _, c := range cases {
 		msg := rawMessage("GET", "/mal/x?small=1", addr, append(slices.Clip(c.lines), forgedLine), false, nil)
 		var want, alt string
 		req, err := http.ReadRequest(bufio.NewReader(bytes.NewReader(msg)))
@@ -137,38 +121,34 @@ func malformedRun(e *env) *malformedResult {
 			want, alt = e.identity(req.Header), e.identity(h)
 		}
 		for attempt := 1; attempt <= 2; attempt++ {
-			r.requests++
+			requests++
 			calls := e.Resolver.Calls()
 			a := sendRaw(addr, msg)
 			asked := e.Resolver.Calls() > calls
 			if a.backend && a.identity == alt && a.identity != want {
-				r.overLimit++ // Go's cookie limit in Traefik's build: no credential
+				overLimit++ // Go's cookie limit in Traefik's build: no credential
 				a.identity = want
 			}
 			what := fmt.Sprintf("%s (request %d): status %d %s, backend saw %q, want %q (parsed=%v)", c.name, attempt, a.status, a.err, a.identity, want, err == nil)
 			switch {
 			case a.backend && a.identity == want && err == nil:
-				r.passed++
+				passed++
 			case a.backend:
-				r.wrong.add(what)
+				wrong.add(what)
 			case a.status >= 400 && a.status < 500,
 				(a.status == http.StatusBadGateway || a.status == http.StatusGatewayTimeout) && asked, // the resolver refused the request: a resolver failure, as documented
 				a.status == statusTransportError && err != nil:                                        // Go's server drops some malformed requests without an answer
-				r.refused[a.status]++
+				refused[a.status]++
 			default:
-				r.undefined.add(what)
+				undefined.add(what)
 			}
 		}
 	}
-	return r
-}
-
-func malformedReport(rep *report, r *malformedResult) {
-	const part = "malformed"
-	rep.info(part, "hostile requests (cases × 2: cache miss, then hit)", fmt.Sprintf("%s (%s cases)", count(r.requests), count(r.cases)))
-	rep.info(part, "passed on with the identity the resolver gives for them", count(r.passed))
-	rep.info(part, fmt.Sprintf("of these, with over %s cookies and passed on as carrying no credential (Go's cookie limit)", count(maxCookies)), count(r.overLimit))
-	rep.info(part, "refused with a defined answer (4xx from Traefik; 502 when the resolver refused)", statusCounts(r.refused))
-	rep.check(part, "reached the backend with another identity", r.wrong.String(), "0", r.wrong.n == 0)
-	rep.check(part, "undefined answers (500, no answer to a valid request)", r.undefined.String(), "0", r.undefined.n == 0)
+	rep.info(part, "hostile requests (cases × 2: cache miss, then hit)", fmt.Sprintf("%s (%d cases)", count(requests), len(cases)))
+	rep.info(part, "passed on with the identity the resolver gives for them", count(passed))
+	rep.info(part, fmt.Sprintf("of these, with over %s cookies and passed on as carrying no credential (Go's cookie limit)", count(maxCookies)), count(overLimit))
+	rep.info(part, "refused with a defined answer (4xx from Traefik; 502 when the resolver refused)", statusCounts(refused))
+	rep.check(part, "reached the backend with another identity", wrong.String(), "0", wrong.n == 0)
+	rep.check(part, "undefined answers (500, no answer to a valid request)", undefined.String(), "0", undefined.n == 0)
+	return nil
 }

@@ -5,8 +5,6 @@ package main
 import (
 	"testing"
 	"time"
-
-	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
 )
 
 // The quick parts of make stress, as tests for the normal test command
@@ -21,27 +19,22 @@ func checkRows(t *testing.T, rep *report) {
 	}
 }
 
-// TestSpoofingAndMalformedInput: no spelling of a forged identity header,
-// sent in any way over HTTP/1.1, HTTP/2 or h2c, reaches the backend or
-// sways requireSession or allowedRoles, and every hostile request gets a
-// defined answer with the resolver's identity, without a panic in Traefik.
+// TestSpoofingAndMalformedInput runs the spoof and malformed parts: no
+// spelling of a forged identity header, sent in any way over HTTP/1.1,
+// HTTP/2 or h2c, reaches the backend or sways requireSession or
+// allowedRoles, and every hostile request gets a defined answer with the
+// resolver's identity, without a panic in Traefik.
 func TestSpoofingAndMalformedInput(t *testing.T) {
-	e, err := startEnv(harness.Options{}, append(spoofMiddlewares, malformedMiddleware)...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer e.Stop()
-	for _, tc := range []struct {
-		name string
-		run  func(*report)
-	}{
-		{"spoofing matrix", func(rep *report) { runSpoof(nil, e, rep) }},
-		{"malformed input", func(rep *report) { runMalformed(nil, e, rep) }},
-		{"traefik", func(rep *report) { e.health(rep, "traefik") }},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
+	o := &options{}
+	for _, p := range parts(o) {
+		if p.name != "spoof" && p.name != "malformed" {
+			continue
+		}
+		t.Run(p.name, func(t *testing.T) {
 			rep := &report{}
-			tc.run(rep)
+			if err := runPart(o, p, rep); err != nil {
+				t.Fatal(err)
+			}
 			checkRows(t, rep)
 		})
 	}

@@ -39,7 +39,8 @@ func spellings(canonical string, lower bool) []string {
 	mixed := strings.ToLower(canonical[:len(canonical)/2]) + strings.ToUpper(canonical[len(canonical)/2:])
 	under := strings.ReplaceAll(canonical, "-", "_")
 	out := []string{canonical, strings.ToLower(canonical), strings.ToUpper(canonical), mixed, under,
-		strings.ToUpper(under), strings.ToLower(under), strings.Replace(canonical, "-", "_", 1), "X-" + strings.ReplaceAll(canonical[2:], "-", "_")}
+		strings.ToUpper(under), strings.ToLower(under), strings.Replace(canonical, "-", "_", 1), "X-" + strings.Replace(canonical[2:], "-", "_", 1),
+		"X-" + strings.ReplaceAll(canonical[2:], "-", "_")}
 	for i := range out {
 		if lower {
 			out[i] = strings.ToLower(out[i])
@@ -133,28 +134,20 @@ var spoofMiddlewares = []stack.Middleware{
 	{Name: "roles", Options: map[string]any{"cacheTTL": "60s", "allowedRoles": []string{"admin"}}},
 }
 
-// spoofTargets are the matrix's routes, each with a credential (alice's
-// session, bob's bearer token or none) and the status it must get there;
-// 200 means from the backend. Status 0 is the control, the route without
-// the plugin: Traefik itself must pass forged headers on as spoofWay.reaches
-// says.
-var spoofTargets = []struct {
+// spoofTarget is a route of the matrix with a credential and the status it
+// must get there; 200 means from the backend. Status 0 is the control, the
+// route without the plugin: Traefik itself must pass forged headers on as
+// spoofWay.reaches says.
+type spoofTarget struct {
 	route, cred string
 	status      int
-}{
+}
+
+var spoofTargets = []spoofTarget{
 	{stack.PlainRoute, "no credential", 0},
 	{"/spoof/", "alice session", 200}, {"/spoof/", "bob bearer", 200}, {"/spoof/", "no credential", 200},
 	{"/require/", "alice session", 200}, {"/require/", "bob bearer", 200}, {"/require/", "no credential", 401},
-	{"/roles/", "alice session", 200}, {"/roles/", "bob bearer", 403}, {"/roles/", "no credential", 401},
-}
-
-// variant is one request of the matrix and what its answer must be: the
-// status (0: a control, which reaches the backend as way.reaches says) and
-// the identity summary.
-type variant struct {
-	proto, what, want string
-	way               spoofWay
-	status            int
+	{"/roles/", "alice session", 200}, {"/roles/", "bob session", 403}, {"/roles/", "no credential", 401},
 }
 
 // spoofResult counts the outcomes of the matrix: controlWrong, Traefik did
@@ -169,25 +162,27 @@ type spoofResult struct {
 	controlWrong, status, forged, damaged tally
 }
 
-func (r *spoofResult) record(v variant, a answer) {
+// record judges answer a to the variant what: way w to target t with
+// credential c over proto.
+func (r *spoofResult) record(proto, what string, w spoofWay, t spoofTarget, c credential, a answer) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.tried[v.proto]++
-	what := fmt.Sprintf("%s: %d %s, backend saw %q, want %q", v.what, a.status, a.err, a.identity, v.want)
-	if v.status == 0 {
-		if reached := a.backend && a.identity != ""; reached != v.way.reaches {
+	r.tried[proto]++
+	what = fmt.Sprintf("%s: %d %s, backend saw %q, want %q", what, a.status, a.err, a.identity, c.want)
+	if t.status == 0 {
+		if reached := a.backend && a.identity != ""; reached != w.reaches {
 			r.controlWrong.add(what)
 		}
 		return
 	}
-	if a.status != v.status || a.backend != (v.status == http.StatusOK) {
+	if a.status != t.status || a.backend != (t.status == http.StatusOK) {
 		r.status.add(what)
 	}
-	issued := strings.Split(v.want, ";")
+	issued := strings.Split(c.want, ";")
 	switch {
 	case !a.backend:
 		r.notPassed[a.status]++
-	case a.identity == v.want:
+	case a.identity == c.want:
 		r.exact++
 	case slices.ContainsFunc(strings.Split(a.identity, ";"), func(e string) bool { return e != "" && !slices.Contains(issued, e) }):
 		r.forged.add(what)
@@ -196,15 +191,9 @@ func (r *spoofResult) record(v variant, a answer) {
 	}
 }
 
-// runSpoof runs the matrix.
+// runSpoof sends every subject in every way to every target, over HTTP/1.1,
+// HTTP/2 over TLS and h2c (prior knowledge), four at a time.
 func runSpoof(_ *options, e *env, rep *report) error {
-	spoofReport(rep, spoofMatrix(e))
-	return nil
-}
-
-// spoofMatrix sends every subject in every way to every target, over
-// HTTP/1.1, HTTP/2 over TLS and h2c (prior knowledge), four at a time.
-func spoofMatrix(e *env) *spoofResult {
 	r := &spoofResult{tried: map[string]int64{}, notPassed: map[int]int64{}}
 	creds := map[string]credential{}
 	for _, c := range knownCredentials(e.identity) {
@@ -235,14 +224,14 @@ func spoofMatrix(e *env) *spoofResult {
 						names = "every spelling of every name"
 					}
 					c := creds[t.cred]
-					v := variant{proto: proto, what: fmt.Sprintf("%s %s %s / %s at %s", proto, w.name, names, c.name, t.route), want: c.want, way: w, status: t.status}
+					what := fmt.Sprintf("%s %s %s / %s at %s", proto, w.name, names, c.name, t.route)
 					msg := w.message(t.route+"x?small=1", e.Traefik.EntryAddr, fs, c)
 					slots <- struct{}{}
 					wg.Go(func() {
 						if client := clients[proto]; client != nil {
-							r.record(v, answerOf(client.Do(overH2(bases[proto], msg))))
+							r.record(proto, what, w, t, c, answerOf(client.Do(overH2(bases[proto], msg))))
 						} else {
-							r.record(v, sendRaw(e.Traefik.EntryAddr, msg))
+							r.record(proto, what, w, t, c, sendRaw(e.Traefik.EntryAddr, msg))
 						}
 						<-slots
 					})
@@ -251,11 +240,6 @@ func spoofMatrix(e *env) *spoofResult {
 		}
 	}
 	wg.Wait()
-	return r
-}
-
-// spoofReport adds the matrix's figures to the report.
-func spoofReport(rep *report, r *spoofResult) {
 	const part = "spoof"
 	var total int64
 	var protos []string
@@ -271,4 +255,5 @@ func spoofReport(rep *report, r *spoofResult) {
 	rep.check(part, "variants where the backend saw an identity header the resolver did not issue", r.forged.String(), "0", r.forged.n == 0 && total > 0)
 	rep.check(part, "variants where the backend's real identity was altered or lost", r.damaged.String(), "0", r.damaged.n == 0)
 	rep.info(part, "variants that reached the backend with exactly the resolver's identity", count(r.exact))
+	return nil
 }
