@@ -9,10 +9,8 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 )
 
-// env is the stack a part runs on (internal/stack: Traefik with the plugin,
-// the shared stand-in resolver, the echo backend reporting the identity it
-// received), the oracle of the identities it must hand out, and a watch on
-// Traefik's output.
+// env is a part's stack (internal/stack, its backend reporting the identity
+// it received), the oracle of the identities due, and a watch on Traefik's output.
 type env struct {
 	*stack.Stack
 	identity oracle
@@ -21,10 +19,8 @@ type env struct {
 	tlsURL string
 }
 
-// startEnv starts a stack with mws, each routed at /<name>/ on the plain
-// entrypoint and on the TLS one, as stack.PlainRoute is without middleware,
-// and waits for the routes; t are Traefik's options (log level, static
-// extras).
+// startEnv starts a stack with Traefik options t and mws, each routed at
+// /<name>/ on the plain and the TLS entrypoint (and stack.PlainRoute).
 func startEnv(t harness.Options, mws ...stack.Middleware) (*env, error) {
 	cfg, err := stack.Users()
 	if err != nil {
@@ -36,7 +32,7 @@ func startEnv(t harness.Options, mws ...stack.Middleware) (*env, error) {
 	}
 	e := &env{identity: newOracle(cfg), logs: &logWatch{}, tlsURL: "https://" + addr}
 	t.EntryPoints, t.Output = map[string]string{"websecure": addr}, e.logs
-	e.Stack, err = stack.Start(context.Background(), stack.Options{Middlewares: mws, Routes: routes(mws), Backend: reportIdentity, Traefik: t})
+	e.Stack, err = stack.Start(context.Background(), stack.Options{Middlewares: mws, Routes: routes(mws), Users: &cfg, Backend: reportIdentity, Traefik: t})
 	return e, err
 }
 

@@ -29,12 +29,10 @@ func runFuzz(o *options, _ *env, rep *report) error {
 }
 
 // fuzzCheck runs `go test -fuzz` on one target of the plugin package for
-// fuzzTime (plus the build, bounded by a few minutes) and reports executions
-// and crashes; a crash leaves its input in testdata/fuzz/<target>/, where
-// plain `go test` replays it from then on. Go's fuzzing engine sometimes
-// ends a run with "context deadline exceeded" and no failing input when
-// -fuzztime runs out while a worker is still minimizing a new interesting
-// input, on a loaded machine: that run is tried once more.
+// fuzzTime and reports executions and crashes (a crash's input stays in
+// testdata/fuzz/<target>/ for plain `go test`). A run that ends with
+// "context deadline exceeded" and no failing input (the engine still
+// minimizing when -fuzztime runs out, on a loaded machine) is tried again.
 func fuzzCheck(rep *report, target string, fuzzTime time.Duration) {
 	fmt.Printf("   go test -fuzz %s -fuzztime %s\n", target, fuzzTime)
 	root, err := harness.RepoRoot()

@@ -34,10 +34,9 @@ func reportIdentity(echo http.Handler) http.Handler {
 // "_" as "-" (CGI, WSGI, PHP, Rack) reads it.
 func normName(name string) string { return strings.ReplaceAll(strings.ToLower(name), "_", "-") }
 
-// identitySummary renders the identity headers (and trailers) a backend
-// received, every name such a backend reads as x-authgear-*: normalised
-// names, escaped values, sorted, ";"-joined. Two requests got the same
-// identity exactly when their summaries are equal.
+// identitySummary renders every header and trailer such a backend reads as
+// x-authgear-*, normalised, escaped, sorted and ";"-joined: two requests got
+// the same identity exactly when their summaries are equal.
 func identitySummary(h, trailer http.Header) string {
 	var parts []string
 	for prefix, hs := range map[string]http.Header{"": h, "trailer:": trailer} {

@@ -20,12 +20,10 @@ const (
 // reloadMiddleware is the reloads part's middleware before the reloads.
 var reloadMiddleware = stack.Middleware{Name: "reload", Options: map[string]any{"cacheTTL": "10m"}}
 
-// runReloads rewrites the dynamic configuration o.reloads times while
-// signed-in users and anonymous clients keep sending requests: the first
-// half with the middleware's settings unchanged (only a router is added),
-// the second half with cacheTTL changed every time. Besides the resident
-// memory, it reads Traefik's live heap after a forced GC through its debug
-// endpoints, which resolves a few KiB per reload.
+// runReloads rewrites the dynamic configuration o.reloads times (each adds a
+// router; the first half keeps the middleware's settings, the second changes
+// cacheTTL every time) while users and anonymous clients keep sending
+// requests, and watches Traefik's RSS and live heap.
 func runReloads(o *options, e *env, rep *report) error {
 	const part = "reloads"
 	mw := reloadMiddleware
@@ -37,9 +35,8 @@ func runReloads(o *options, e *env, rep *report) error {
 	}
 	load := background(loadSpec{client: h1Client(4), workers: 4, rate: 400, duration: 20 * time.Minute, next: jobOf})
 
-	// Traefik's RSS at the start, after at10 and same reloads and at the
-	// end; its runtime figures after at10 and same reloads and 65 s after
-	// the end.
+	// RSS at the start, after at10 and same reloads and at the end; runtime
+	// figures after at10 and same reloads and 65 s after the end.
 	same, at10 := o.reloads/2, max(1, o.reloads/10)
 	rss := [4]int64{e.rss()}
 	var stats [3]runtimeStats

@@ -43,9 +43,8 @@ func runSoak(o *options, e *env, rep *report) error {
 		return j
 	}
 
-	// Open every client connection first (and with them Traefik's to the
-	// backend and the plugin's to the resolver): later measurements then
-	// compare the same number of connections, whatever the machine's load.
+	// Open every connection first (client, backend, resolver): measurements
+	// then compare the same connections, whatever the machine's load.
 	client := h1Client(32)
 	if warm := runLoad(loadSpec{client: client, workers: 32, max: 3000, duration: 30 * time.Second, next: next}); warm.failures() > 0 {
 		rep.check(part, "warm-up burst errors", warm.status.String()+" / "+warm.identity.String(), "0", false)

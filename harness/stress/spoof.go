@@ -16,17 +16,16 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 )
 
-// This is the project's one table of spoofed identity headers: forged
-// headers (each in every spelling, and all at once) × ways of sending them
-// × credentials × routes × protocols.
+// The project's one table of spoofed identity headers: forged headers (each
+// in every spelling, and all at once) × ways of sending them × routes with
+// credentials × protocols.
 
 // field is one header: name and value.
 type field struct{ name, value string }
 
-// forgedHeaders are the headers Authgear's resolver issues, and one it may
-// add some day (the plugin must strip every x-authgear-* name), each with a
-// value that would grant something if a backend or the plugin's own policy
-// (requireSession, allowedRoles) believed it.
+// forgedHeaders are the headers Authgear's resolver issues and one it may
+// add some day (the plugin strips every x-authgear-* name), with values that
+// would grant something if a backend or the plugin's policy believed them.
 var forgedHeaders = []field{
 	{"X-Authgear-Session-Valid", "true"}, {"X-Authgear-User-Id", "forged"}, {"X-Authgear-User-Anonymous", "false"},
 	{"X-Authgear-User-Verified", "true"}, {"X-Authgear-User-Can-Reauthenticate", "true"}, {"X-Authgear-User-Roles", "admin"},
@@ -150,10 +149,10 @@ var spoofTargets = []spoofTarget{
 	{"/roles/", "alice session", 200}, {"/roles/", "bob session", 403}, {"/roles/", "no credential", 401},
 }
 
-// spoofResult counts the outcomes of the matrix: controlWrong, Traefik did
-// not pass forged headers on as spoofWay.reaches says; status, not the
-// target's answer; forged, the backend saw an identity header or value the
-// resolver did not issue; damaged, the real identity was altered or lost.
+// spoofResult counts the outcomes: controlWrong, Traefik did not pass forged
+// headers on as spoofWay.reaches says; status, not the target's answer;
+// forged, the backend saw an identity header or value the resolver did not
+// issue; damaged, the real identity was altered or lost.
 type spoofResult struct {
 	mu                                    sync.Mutex
 	tried                                 map[string]int64 // by protocol
