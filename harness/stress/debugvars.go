@@ -1,51 +1,19 @@
 package main
 
 import (
-	"encoding/json"
+	"context"
 	"fmt"
-	"io"
-	"net/http"
-	"time"
+
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
 )
 
-// runtimeStats are figures from Traefik's own Go runtime, read through its
-// debug endpoints (harness.DebugAPI).
-type runtimeStats struct {
-	liveHeap   int64 // bytes allocated and still reachable, right after a forced GC
-	goroutines int64
+// runtimeStats reads Traefik's live heap after forced GCs and its goroutine
+// count (harness.ReadRuntimeStats, through harness.DebugAPI).
+func (e *env) runtimeStats() (harness.RuntimeStats, error) {
+	return harness.ReadRuntimeStats(context.Background(), e.Traefik.AdminAddr)
 }
 
-func (r runtimeStats) String() string {
-	return fmt.Sprintf("%s live heap, %s goroutines", mib(r.liveHeap), count(r.goroutines))
-}
-
-// runtimeStats forces a garbage collection in Traefik (the heap profile with
-// gc=1 does) and reads the heap still in use and the goroutine count.
-func (e *env) runtimeStats() (runtimeStats, error) {
-	c := &http.Client{Timeout: 30 * time.Second}
-	base := "http://" + e.Traefik.AdminAddr
-	resp, err := c.Get(base + "/debug/pprof/heap?gc=1")
-	if err != nil {
-		return runtimeStats{}, err
-	}
-	_, _ = io.Copy(io.Discard, resp.Body)
-	resp.Body.Close()
-	resp, err = c.Get(base + "/debug/vars")
-	if err != nil {
-		return runtimeStats{}, err
-	}
-	defer resp.Body.Close()
-	var vars struct {
-		Goroutines int64 `json:"Goroutines2"`
-		Memstats   struct {
-			HeapAlloc int64
-		} `json:"memstats"`
-	}
-	if err := json.NewDecoder(resp.Body).Decode(&vars); err != nil {
-		return runtimeStats{}, fmt.Errorf("traefik /debug/vars: %w", err)
-	}
-	if vars.Memstats.HeapAlloc == 0 {
-		return runtimeStats{}, fmt.Errorf("traefik /debug/vars: no memstats (status %s)", resp.Status)
-	}
-	return runtimeStats{liveHeap: vars.Memstats.HeapAlloc, goroutines: vars.Goroutines}, nil
+// statsText formats runtime figures for the report.
+func statsText(r harness.RuntimeStats) string {
+	return fmt.Sprintf("%s live heap, %s goroutines", mib(r.HeapAlloc), count(r.Goroutines))
 }

@@ -77,8 +77,8 @@ func runFlood(o *options, e *env, rep *report) error {
 		rep.check(part, "Traefik live heap (debug endpoints)", fmt.Sprintf("error: %v %v", fullErr, endErr), "readable", false)
 	} else {
 		rep.check(part, fmt.Sprintf("Traefik live heap after a forced GC: after %s requests → end", count(base)),
-			fmt.Sprintf("%s (%s → %s goroutines)", mibs(full.liveHeap, end.liveHeap), count(full.goroutines), count(end.goroutines)),
-			"end ≤ +max(10%, 4 MiB)", end.liveHeap-full.liveHeap <= max(full.liveHeap/10, 4<<20))
+			fmt.Sprintf("%s (%s → %s goroutines)", mibs(full.HeapAlloc, end.HeapAlloc), count(full.Goroutines), count(end.Goroutines)),
+			"end ≤ +max(10%, 4 MiB)", end.HeapAlloc-full.HeapAlloc <= max(full.HeapAlloc/10, 4<<20))
 	}
 	c, ok := e.logs.lastCacheReport()
 	rep.check(part, "cache entries (the plugin's last size report)",

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 )
 
@@ -39,7 +40,7 @@ func runReloads(o *options, e *env, rep *report) error {
 	// figures after at10 and same reloads and 65 s after the end.
 	same, at10 := o.reloads/2, max(1, o.reloads/10)
 	rss := [4]int64{e.rss()}
-	var stats [3]runtimeStats
+	var stats [3]harness.RuntimeStats
 	var errs [3]error
 	calls0, callsSame, applied := e.Resolver.Calls(), int64(0), 0
 	for i := 1; i <= o.reloads; i++ {
@@ -82,12 +83,12 @@ func runReloads(o *options, e *env, rep *report) error {
 	if err := errors.Join(errs[:]...); err != nil {
 		rep.check(part, "Traefik live heap and goroutines (debug endpoints)", "error: "+err.Error(), "readable", false)
 	} else {
-		rep.info(part, fmt.Sprintf("Traefik live heap after a forced GC, goroutines: after %d reloads", at10), stats[0].String())
-		rep.info(part, fmt.Sprintf("… after %d same-setting reloads", same), stats[1].String())
-		rep.info(part, fmt.Sprintf("… after %d changed-setting reloads and 60 s idle timeout", o.reloads-same), stats[2].String())
+		rep.info(part, fmt.Sprintf("Traefik live heap after a forced GC, goroutines: after %d reloads", at10), statsText(stats[0]))
+		rep.info(part, fmt.Sprintf("… after %d same-setting reloads", same), statsText(stats[1]))
+		rep.info(part, fmt.Sprintf("… after %d changed-setting reloads and 60 s idle timeout", o.reloads-same), statsText(stats[2]))
 		for i, n := range []int{same - at10, o.reloads - same} {
 			kind := []string{"same-setting", "changed-setting"}[i]
-			per := (stats[i+1].liveHeap - stats[i].liveHeap) / int64(max(1, n))
+			per := (stats[i+1].HeapAlloc - stats[i].HeapAlloc) / int64(max(1, n))
 			value := fmt.Sprintf("%.1f KiB", float64(per)/1024)
 			if n < minReloadsForSlope {
 				rep.info(part, "live heap left per "+kind+" reload (too few reloads to judge)", value)
@@ -95,8 +96,8 @@ func runReloads(o *options, e *env, rep *report) error {
 				rep.check(part, "live heap left per "+kind+" reload", value, fmt.Sprintf("≤ %d KiB", maxGrowthPerReload>>10), per <= maxGrowthPerReload)
 			}
 		}
-		rep.check(part, "goroutines after the reloads", fmt.Sprintf("%d → %d", stats[1].goroutines, stats[2].goroutines),
-			"≤ before + 10", stats[2].goroutines <= stats[1].goroutines+10)
+		rep.check(part, "goroutines after the reloads", fmt.Sprintf("%d → %d", stats[1].Goroutines, stats[2].Goroutines),
+			"≤ before + 10", stats[2].Goroutines <= stats[1].Goroutines+10)
 	}
 	return nil
 }

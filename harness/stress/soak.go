@@ -59,7 +59,7 @@ func runSoak(o *options, e *env, rep *report) error {
 	for k, share := range []time.Duration{o.soak / 10, o.soak * 4 / 10, o.soak / 2} {
 		res.run(loadSpec{client: client, workers: 32, rate: o.soakRate, duration: share, next: next, from: res.requests})
 		st, err := e.runtimeStats()
-		rss[k], heap[k], goroutines, errs = e.rss(), st.liveHeap, append(goroutines, count(st.goroutines)), append(errs, err)
+		rss[k], heap[k], goroutines, errs = e.rss(), st.HeapAlloc, append(goroutines, count(st.Goroutines)), append(errs, err)
 	}
 	n := soakMiddleware(o).Options["cacheMaxEntries"].(int)
 	rep.info(part, "middleware", fmt.Sprintf("cacheTTL 60s, cacheMaxEntries %s (full after about %s)", count(int64(n)),
