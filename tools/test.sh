@@ -44,4 +44,4 @@ tools/yaegi-test.sh
 step "end-to-end tests in a real Traefik v3.6.12"
 TRAEFIK_BIN=$(tools/traefik-bin.sh)
 export TRAEFIK_BIN
-go -C harness test -tags e2e -count=1 -timeout 20m ./e2e/ ./internal/harness/ ./stress/
+go -C harness test -tags e2e -count=1 -timeout 20m ./e2e/ ./internal/harness/ ./internal/stack/ ./stress/
