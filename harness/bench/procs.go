@@ -30,7 +30,7 @@ type proc struct {
 // stopping the process, when the process exits, ctx is done or 15 s pass.
 func startProc(ctx context.Context, ready func(*proc) bool, name, bin string, args ...string) (*proc, error) {
 	p := &proc{cmd: exec.Command(bin, args...), exited: make(chan struct{})}
-	p.cmd.Stdout, p.cmd.Stderr, p.cmd.SysProcAttr = &p.out, &p.out, sysProcAttr()
+	p.cmd.Stdout, p.cmd.Stderr, p.cmd.SysProcAttr = &p.out, &p.out, harness.SysProcAttr()
 	if err := p.cmd.Start(); err != nil {
 		return nil, fmt.Errorf("start %s: %w", name, err)
 	}

@@ -2,11 +2,21 @@ package main
 
 import (
 	"context"
+	_ "embed"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
+
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
 )
 
 // phase is the table at one resolver latency.
@@ -157,4 +167,240 @@ func median(xs []float64) float64 {
 		return s[m]
 	}
 	return (s[m-1] + s[m]) / 2
+}
+
+// slowLatency is the resolver latency of the slow-resolver targets.
+const slowLatency = 20 * time.Millisecond
+
+// verdict is one target with what was measured.
+type verdict struct {
+	issue    int // the issue that set the target
+	target   string
+	measured string
+	status   string // PASS, MISS, info, or n/a when not measured
+}
+
+// pairCheck compares row a with row b of one phase: name is a format of a,
+// b and the latency; measure says what was measured and the status.
+type pairCheck struct {
+	name    string
+	measure func(a, b *rowResult) (measured, status string)
+}
+
+// throughput wants a ≥ want × b throughput, per round.
+func throughput(want float64) pairCheck {
+	return pairCheck{fmt.Sprintf("%%s ≥ %.2f × %%s throughput (%%s)", want), func(a, b *rowResult) (string, string) {
+		med, lo, hi := pairedRatio(a, b, figRPS)
+		return fmt.Sprintf("%.2f × per round (%.2f–%.2f; medians %s vs %s req/s)", med, lo, hi, fmtInt(a.rps), fmtInt(b.rps)), passMiss(med >= want)
+	}}
+}
+
+// p50Within wants a's p50 at most slack above b's, per round.
+func p50Within(slack float64) pairCheck {
+	return pairCheck{fmt.Sprintf("%%s p50 within %.0f %%%% of %%s's (%%s)", slack*100), func(a, b *rowResult) (string, string) {
+		med, _, _ := pairedRatio(a, b, figP50)
+		return fmt.Sprintf("%+.0f %% (%s vs %s)", (med-1)*100, fmtMS(a.p50US), fmtMS(b.p50US)), passMiss(med-1 <= slack)
+	}}
+}
+
+var (
+	p99Beside = pairCheck{"%s p99 beside %s's (%s; reported, no target)", func(a, b *rowResult) (string, string) {
+		return fmt.Sprintf("%s vs %s", fmtMS(a.p99US), fmtMS(b.p99US)), "info"
+	}}
+	p99UnderP50 = pairCheck{"%s p99 < %s p50 (%s)", func(a, b *rowResult) (string, string) {
+		return fmt.Sprintf("%s vs %s", fmtMS(a.p99US), fmtMS(b.p50US)), passMiss(a.p99US < b.p50US)
+	}}
+	ratioOverRatio = pairCheck{"%s's ratio to traefik-bare ≥ %s's ratio to nginx-bare (%s)", func(a, b *rowResult) (string, string) {
+		if math.IsNaN(a.ratio) || math.IsNaN(b.ratio) {
+			return "", ""
+		}
+		return fmt.Sprintf("%.2f vs %.2f", a.ratio, b.ratio), passMiss(a.ratio >= b.ratio)
+	}}
+)
+
+// pairTargets are the targets of issue 13 (the plugin against the trivial
+// plugin, the interpreter's floor) and of issue 4 that compare two rows.
+var pairTargets = []struct {
+	issue   int
+	latency time.Duration
+	a, b    string
+	check   pairCheck
+}{
+	{13, 0, "plugin-hit", "trivial-plugin", throughput(0.95)},
+	{13, 0, "plugin-hit-browser", "trivial-plugin-browser", throughput(0.95)},
+	{13, 0, "plugin-hit-browser", "traefik-bare-browser", throughput(0.90)},
+	{13, 0, "plugin-anon", "trivial-plugin", throughput(0.97)},
+	{13, 0, "plugin-anon-browser", "trivial-plugin-browser", throughput(0.97)},
+	{13, 0, "plugin-revalidating", "trivial-plugin", throughput(0.95)},
+	{13, slowLatency, "plugin-hit", "trivial-plugin", throughput(0.95)},
+	{13, slowLatency, "plugin-revalidating", "trivial-plugin", throughput(0.95)},
+	{13, 0, "plugin-hit", "trivial-plugin", p50Within(0.10)},
+	{13, 0, "plugin-revalidating", "plugin-hit", p99Beside},
+	{4, 0, "plugin-hit", "traefik-bare", throughput(0.90)},
+	{4, 0, "plugin-hit", "traefik-bare", p50Within(0.10)},
+	{4, 0, "plugin-hit", "forwardauth", throughput(3)},
+	{4, slowLatency, "plugin-hit", "forwardauth", p99UnderP50},
+	{4, 0, "plugin-hit", "nginx-auth-cache", ratioOverRatio},
+}
+
+// Targets of issue 4 beside the table.
+const (
+	targetBurstCalls    = 1    // resolver calls for a burst with one new credential
+	targetBytesPerEntry = 1024 // memory per cached session, RSS and live heap
+)
+
+// evaluate checks every target against what was measured.
+func evaluate(phases []*phase, bursts []burstResult, mem *memResult) []verdict {
+	var out []verdict
+	add := func(issue int, target, measured, status string) {
+		if status == "" {
+			measured, status = "not measured", "n/a"
+		}
+		out = append(out, verdict{issue, target, measured, status})
+	}
+	for _, t := range pairTargets {
+		measured, status := "", ""
+		for _, p := range phases {
+			if a, b := p.rows[t.a], p.rows[t.b]; p.latency == t.latency && a != nil && b != nil {
+				measured, status = t.check.measure(a, b)
+			}
+		}
+		add(t.issue, fmt.Sprintf(t.check.name, t.a, t.b, fmtLatency(t.latency)), measured, status)
+	}
+	var measured []string
+	burstStatus, memMeasured, memStatus := "", "", ""
+	for _, b := range bursts {
+		if b.row == "plugin-hit" {
+			burstStatus = passMiss(burstStatus != "MISS" && b.calls == targetBurstCalls && b.ok == b.requests)
+			measured = append(measured, fmt.Sprintf("%d at %s", b.calls, fmtLatency(b.latency)))
+		}
+	}
+	if mem != nil {
+		rss, heap := mem.perEntry()
+		memMeasured, memStatus = fmtBytes(rss)+" RSS, "+fmtBytes(heap)+" live heap", passMiss(rss <= targetBytesPerEntry && heap <= targetBytesPerEntry)
+	}
+	add(4, fmt.Sprintf("%d resolver call for a burst with one new credential", targetBurstCalls), strings.Join(measured, ", "), burstStatus)
+	add(4, "≤ 1 KiB of memory per cached session (RSS and live heap)", memMeasured, memStatus)
+	return out
+}
+
+// passMiss is PASS or MISS.
+func passMiss(ok bool) string {
+	if ok {
+		return "PASS"
+	}
+	return "MISS"
+}
+
+var (
+	//go:embed lua/report.lua
+	reportLua string
+	//go:embed lua/fresh.lua
+	freshLua string
+)
+
+// resultPrefix starts the line that lua/report.lua prints.
+const resultPrefix = "BENCH-RESULT "
+
+// wrkResult is one wrk run's summary as lua/report.lua prints it.
+type wrkResult struct {
+	Requests   int64   `json:"requests"`
+	DurationUS int64   `json:"duration_us"`
+	P50US      float64 `json:"p50_us"`
+	P99US      float64 `json:"p99_us"`
+	Errors     int64   `json:"errors"` // socket errors, timeouts and answers with an error status
+}
+
+// RPS returns requests per second.
+func (r wrkResult) RPS() float64 {
+	if r.DurationUS <= 0 {
+		return 0
+	}
+	return float64(r.Requests) / (float64(r.DurationUS) / 1e6)
+}
+
+// parseWrkOutput finds lua/report.lua's line in wrk's output.
+func parseWrkOutput(out string) (wrkResult, error) {
+	var r wrkResult
+	for line := range strings.Lines(out) {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), resultPrefix); ok {
+			if err := json.Unmarshal([]byte(rest), &r); err != nil {
+				return r, fmt.Errorf("wrk result line %q: %w", rest, err)
+			}
+			if r.Requests == 0 {
+				return r, errors.New("wrk made no request")
+			}
+			return r, nil
+		}
+	}
+	return r, errors.New("wrk printed no result line (is the Lua script loaded?)")
+}
+
+// wrkRunner runs wrk with fixed threads and connections; it writes its Lua
+// scripts once into dir.
+type wrkRunner struct {
+	threads, connections int
+	report, fresh        string // script paths
+	runs                 int    // wrk runs so far: the fresh script's run id
+}
+
+func newWrkRunner(dir string, threads, connections int) (*wrkRunner, error) {
+	w := &wrkRunner{threads: threads, connections: connections, report: filepath.Join(dir, "report.lua"), fresh: filepath.Join(dir, "fresh.lua")}
+	if err := os.WriteFile(w.report, []byte(reportLua), 0o644); err != nil {
+		return nil, err
+	}
+	return w, os.WriteFile(w.fresh, []byte(reportLua+"\n"+freshLua), 0o644)
+}
+
+// browserHeaders are the dozen headers a Chromium-based browser sends with
+// a page load.
+var browserHeaders = []string{
+	"User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
+	"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
+	"Accept-Language: en-GB,en;q=0.9,fr;q=0.8",
+	"Accept-Encoding: gzip, deflate, br, zstd",
+	"Referer: https://app.example.com/dashboard",
+	"Sec-Fetch-Dest: document", "Sec-Fetch-Mode: navigate", "Sec-Fetch-Site: same-origin", "Sec-Fetch-User: ?1",
+	`Sec-Ch-Ua: "Chromium";v="131", "Not_A Brand";v="24"`, "Sec-Ch-Ua-Mobile: ?0", `Sec-Ch-Ua-Platform: "Linux"`,
+	"Upgrade-Insecure-Requests: 1",
+	"Cache-Control: max-age=0",
+}
+
+// wrkSeconds rounds d up to whole seconds, at least one, as wrk's -d takes
+// them.
+func wrkSeconds(d time.Duration) int { return max(1, int((d+time.Second-1)/time.Second)) }
+
+// run drives url for d with the requests of row s and returns wrk's summary.
+func (w *wrkRunner) run(ctx context.Context, url string, d time.Duration, s rowSpec) (wrkResult, error) {
+	w.runs++
+	secs := wrkSeconds(d)
+	args := []string{"-t", strconv.Itoa(w.threads), "-c", strconv.Itoa(w.connections), "-d", strconv.Itoa(secs) + "s", "--latency", "--timeout", "10s"}
+	script := w.report
+	if s.cred == freshCookie {
+		script = w.fresh
+	} else if s.cred != noCredential {
+		args = append(args, "-H", "Cookie: "+s.cred)
+	}
+	if s.browser {
+		for _, h := range browserHeaders {
+			args = append(args, "-H", h)
+		}
+	}
+	args = append(args, "-s", script, url, "--", fmt.Sprintf("%d-%d", os.Getpid(), w.runs))
+	ctx, cancel := context.WithTimeout(ctx, time.Duration(secs)*time.Second+30*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, "wrk", args...)
+	cmd.SysProcAttr = harness.SysProcAttr()
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		return wrkResult{}, ctx.Err()
+	}
+	var r wrkResult
+	if err == nil {
+		r, err = parseWrkOutput(string(out))
+	}
+	if err != nil {
+		return r, fmt.Errorf("wrk %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	return r, nil
 }
