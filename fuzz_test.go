@@ -10,7 +10,7 @@ import (
 )
 
 // Fuzz targets for the credential key and the removal of forged identity
-// headers (FuzzServeHTTP is in fuzzserve_test.go); TestFuzzSeedProperties runs
+// headers (FuzzServeHTTP is in security_test.go); TestFuzzSeedProperties runs
 // their seeds for Yaegi, which runs no fuzz targets. Multi-valued inputs are
 // split on "\n".
 
@@ -93,19 +93,10 @@ func TestFuzzSeedProperties(t *testing.T) {
 }
 
 // forgedName reports whether a backend that lower-cases names and reads "_"
-// as "-" (CGI, WSGI, PHP, Rack) takes name for an identity header; the checks
-// use code of their own, not the plugin's helpers.
+// as "-" (CGI, WSGI, PHP, Rack) takes name for an identity header (not with
+// the plugin's helpers).
 func forgedName(name string) bool {
-	b := []byte(name)
-	for i, c := range b {
-		switch {
-		case c >= 'A' && c <= 'Z':
-			b[i] = c + ('a' - 'A')
-		case c == '_':
-			b[i] = '-'
-		}
-	}
-	return strings.HasPrefix(string(b), "x-authgear-")
+	return strings.HasPrefix(strings.ReplaceAll(strings.ToLower(name), "_", "-"), "x-authgear-")
 }
 
 // lines splits a fuzz input on "\n" (none for "").

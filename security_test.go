@@ -7,6 +7,7 @@
 package authgear_test
 
 import (
+	"bufio"
 	"net/http"
 	"strings"
 	"testing"
@@ -46,5 +47,111 @@ func TestOversizedCookieHeaderCannotPlantAnIdentity(t *testing.T) {
 				t.Fatalf("victim: status %d, backend saw %v; want 401", w.Code, s.identity)
 			}
 		})
+	}
+}
+
+// serveSeed is one FuzzServeHTTP input: header lines and trailer lines (sent
+// after a chunked body).
+type serveSeed struct {
+	headers, trailers string
+}
+
+var serveSeeds = []serveSeed{
+	{"Cookie: session=alice", ""},
+	{"Cookie: session=alice\nX-Authgear-User-Id: forged\nX_Authgear_User_Id: forged", ""},
+	{"Authorization: Bearer alice\nCookie: session=bob", ""},
+	{"Authorization: Bearer bad-token\nCookie: app_access_token=carol; session=bob", ""},
+	{"Cookie: session=bad-session", ""},
+	{"Cookie: session=fail-please", ""},
+	{"Cookie: theme=fail", ""},
+	{"Authorization: \nX-Authgear-Session-Valid: true", ""},
+	{"Cookie: session=a; session=b\nCookie: app_session=c", ""},
+	{"Connection: X-Authgear-User-Id, keep-alive\nCookie: session=dave", ""},
+	{"Cookie: session=erin\nTrailer: X-Authgear-User-Id", "X-Authgear-User-Id: forged"},
+	{"Cookie: session=erin\nTrailer: X-Checksum", "X-Checksum: 1\nX_Authgear_User_Id: forged"},
+	{"Authorization: Bearer a\nAuthorization: Bearer b", ""},
+	{"Authorization: Bearer b\nAuthorization: Bearer a", ""},
+	{"Cookie: session=\"quoted\"", ""},
+	{"Cookie: Session=alice; SESSION=bob", ""},
+	{"X-Authgear-User-Roles: admin\nX-AUTHGEAR-SESSION-VALID: true\nx-authgear-user-anonymous:false", ""},
+	{"Cookie: app_session=fail; session=alice", ""},
+}
+
+// FuzzServeHTTP: for raw requests, the middleware never panics, the backend
+// sees exactly the identity the resolver issued for the request's
+// credentials, and a resolver failure never lets a request through.
+// TestFuzzServeSeeds runs the seeds for Yaegi.
+func FuzzServeHTTP(f *testing.F) {
+	for _, s := range serveSeeds {
+		f.Add(s.headers, s.trailers)
+	}
+	fr, h, rec := newHandler(f, nil)
+	fr.everyone = true
+	f.Fuzz(func(t *testing.T, headers, trailers string) {
+		checkServe(t, fr, h, rec, serveSeed{headers, trailers})
+	})
+}
+
+func TestFuzzServeSeeds(t *testing.T) {
+	f, h, rec := newHandler(t, nil)
+	f.everyone = true
+	for _, s := range serveSeeds {
+		checkServe(t, f, h, rec, s)
+	}
+}
+
+func checkServe(t testing.TB, f *fakeResolver, h http.Handler, rec *recorder, s serveSeed) {
+	t.Helper()
+	crlf := func(lines string) (out string) { // the non-empty lines
+		for _, line := range strings.FieldsFunc(lines, func(r rune) bool { return r == '\n' }) {
+			out += line + "\r\n"
+		}
+		return out
+	}
+	raw := "GET /things?id=1 HTTP/1.1\r\nHost: api.example.test\r\n" + crlf(s.headers)
+	if s.trailers != "" {
+		raw += "Transfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\n" + crlf(s.trailers)
+	}
+	req, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw + "\r\n")))
+	if err != nil {
+		return // net/http answers 400 before any middleware
+	}
+	req.RemoteAddr = "192.0.2.1:1234"
+	// The resolver's answer to the client's credentials, for the public origin.
+	asked := &http.Request{Header: http.Header{"X-Forwarded-Host": {publicHost}, "X-Forwarded-Proto": {"https"}}}
+	creds := len(req.Header["Authorization"]) > 0
+	for _, name := range []string{"Authorization", "Cookie"} {
+		if v := req.Header[name]; len(v) > 0 {
+			asked.Header[name] = append([]string(nil), v...)
+		}
+	}
+	for _, name := range credentialCookies {
+		if _, err := req.Cookie(name); err == nil {
+			creds = true
+		}
+	}
+	fail := creds && f.fails(asked)
+	want := map[string]string{}
+	if creds && !fail {
+		want = identityOf(f.resolve(asked))
+	}
+
+	calls := f.calls.Load()
+	w, seen := serve(h, rec, req)
+	same := len(seen.identity) == len(want)
+	for name, v := range want {
+		same = same && seen.identity[name] == v
+	}
+	switch {
+	case fail && (seen.called || w.Code != http.StatusBadGateway):
+		t.Fatalf("resolver failed, got status %d and next reached=%v (input %q)", w.Code, seen.called, s)
+	case !fail && !seen.called:
+		t.Fatalf("request not passed on: status %d %q (input %q)", w.Code, w.Body.String(), s)
+	case !fail && !same:
+		t.Fatalf("next handler saw identity\n%v\nwant\n%v\n(input %q)", seen.identity, want, s)
+	case len(identityOf(seen.trailer)) > 0:
+		t.Fatalf("declared identity trailers %v reached the next handler (input %q)", seen.trailer, s)
+	case !creds && f.calls.Load() != calls:
+		t.Fatalf("resolver called for a request without credentials (input %q)", s)
 	}
 }
