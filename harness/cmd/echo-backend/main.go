@@ -10,7 +10,6 @@ package main
 import (
 	"context"
 	"flag"
-	"fmt"
 	"io"
 
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/echo"
@@ -22,13 +21,9 @@ func main() { serve.Main("echo-backend", run) }
 // run serves the echo backend until ctx is done.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("echo-backend", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:3002", "address to listen on")
-	if err := fs.Parse(args); err != nil {
+	if err := serve.Parse(fs, args, stderr); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q: all settings are flags (see -h)", fs.Args())
 	}
 	return serve.Serve(ctx, "echo-backend", *addr, echo.Handler(), stdout, nil)
 }

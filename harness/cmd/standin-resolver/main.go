@@ -22,17 +22,13 @@ func main() { serve.Main("standin-resolver", run) }
 // run serves until ctx is done, printing the listening line once it is open.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("standin-resolver", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	addr := fs.String("addr", "127.0.0.1:3001", "address to listen on")
 	usersPath := fs.String("users", "testdata/users.json", "users file: JSON with publicHost, cookiePrefix and users")
 	publicHost := fs.String("public-host", "", "public Authgear host that bearer tokens are bound to (overrides the users file)")
 	cookiePrefix := fs.String("cookie-prefix", "", "Authgear cookie prefix (overrides the users file)")
 	latency := fs.Duration("latency", 0, "latency added to every resolve request at start (change it with POST /_standin/fault)")
-	if err := fs.Parse(args); err != nil {
+	if err := serve.Parse(fs, args, stderr); err != nil {
 		return err
-	}
-	if fs.NArg() > 0 {
-		return fmt.Errorf("unexpected arguments %q: all settings are flags (see -h)", fs.Args())
 	}
 	if *latency < 0 {
 		return fmt.Errorf("-latency %v: must not be negative", *latency)

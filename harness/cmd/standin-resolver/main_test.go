@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"io"
 	"net/http"
@@ -11,32 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/serve"
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 )
 
 const usersFile = "../../../testdata/users.json"
 
 // start runs the command on a free port until the test ends, and returns
-// its base URL from the listening line.
+// its base URL.
 func start(t *testing.T, args ...string) string {
-	ctx, cancel := context.WithCancel(context.Background())
-	pr, pw := io.Pipe()
-	done := make(chan error, 1)
-	go func() {
-		done <- run(ctx, append([]string{"-addr", "127.0.0.1:0", "-users", usersFile}, args...), pw, io.Discard)
-		pw.Close()
-	}()
-	t.Cleanup(func() {
-		if cancel(); <-done != nil {
-			t.Error("run did not return nil after cancel")
-		}
-	})
-	line, _ := bufio.NewReader(pr).ReadString('\n')
-	base, ok := strings.CutPrefix(strings.TrimSpace(line), "standin-resolver listening on ")
-	if !ok {
-		t.Fatalf("first line %q, want the listening line", line)
-	}
-	return base
+	return serve.Start(t, "standin-resolver", run, append([]string{"-addr", "127.0.0.1:0", "-users", usersFile}, args...)...)
 }
 
 // TestFlags resolves through the command started with and without the flags

@@ -1,13 +1,12 @@
 package harness
 
 import (
-	"bufio"
-	"bytes"
 	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"os"
 	"os/exec"
@@ -166,9 +165,7 @@ func (t *Traefik) prepare(o Options) error {
 	}
 	if !o.NoPlugin {
 		sources := map[string]string{PluginName: o.PluginSource}
-		for name, src := range o.ExtraPlugins {
-			sources[name] = src
-		}
+		maps.Copy(sources, o.ExtraPlugins)
 		static.Plugins = map[string]string{}
 		for name, src := range sources {
 			module, err := modulePath(filepath.Join(src, "go.mod"))
@@ -297,12 +294,11 @@ func (t *Traefik) RSS() (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+	for line := range strings.Lines(string(data)) {
+		if rest, ok := strings.CutPrefix(line, "VmRSS:"); ok {
 			f := strings.Fields(rest) // "12345 kB"
 			if len(f) != 2 || f[1] != "kB" {
-				return 0, fmt.Errorf("unexpected VmRSS line %q", sc.Text())
+				return 0, fmt.Errorf("unexpected VmRSS line %q", line)
 			}
 			kb, err := strconv.ParseInt(f[0], 10, 64)
 			return kb * 1024, err

@@ -34,6 +34,19 @@ func Main(name string, run RunFunc) {
 	}
 }
 
+// Parse parses args into fs (its messages to stderr) and refuses positional
+// arguments: every setting is a flag.
+func Parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
+	fs.SetOutput(stderr)
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q: all settings are flags (see -h)", fs.Args())
+	}
+	return nil
+}
+
 // Serve listens on addr, prints "<name> listening on http://<addr>" to
 // stdout once the port is open, and serves h until ctx is done; then it calls
 // beforeShutdown (if not nil: to release long requests) and shuts down,
