@@ -19,8 +19,7 @@ import (
 // checkClient is used for the one-off requests that check each row.
 var checkClient = &http.Client{Timeout: 10 * time.Second}
 
-// request returns the status, body and X-Echo-Authgear (the identity the
-// backend received) of one request with the cookie, if any.
+// request returns the status, body and X-Echo-Authgear (identity at the backend) of one request.
 func request(ctx context.Context, client *http.Client, method, url, cookie string) (status int, body, identity string, err error) {
 	req, err := http.NewRequestWithContext(ctx, method, url, nil)
 	if err != nil {
@@ -47,9 +46,8 @@ func requestOK(ctx context.Context, client *http.Client, method, url, cookie str
 	return body, err
 }
 
-// checkRow makes sure a row does what its name says before it is timed:
-// GET /small answers "ok", and the requests of s.expect reach the backend
-// with the identity and cost the resolver calls it says.
+// checkRow makes sure, before a row is timed, that GET /small answers "ok" and
+// that the requests of s.expect get the identity and resolver calls it says.
 func checkRow(ctx context.Context, p *proxies, ctl resolverCtl, s rowSpec, benchUserID string) error {
 	base, e := p.base[s.ep], s.expect
 	fail := func(format string, args ...any) error {
@@ -84,8 +82,7 @@ func checkRow(ctx context.Context, p *proxies, ctl resolverCtl, s rowSpec, bench
 	return nil
 }
 
-// resolverCtl is the stand-in resolver process's host:port; its methods
-// drive the stand-in's control endpoints (internal/standin, /_standin/).
+// resolverCtl is the stand-in's host:port; its methods drive its control endpoints.
 type resolverCtl string
 
 // resolveURL is the resolve endpoint the proxies call.
@@ -120,8 +117,7 @@ func (r resolverCtl) setLatency(ctx context.Context, d time.Duration) error {
 	return err
 }
 
-// burstResult is one burst: n concurrent requests with one credential that
-// no proxy has seen before.
+// burstResult is one burst: n concurrent requests with one new credential.
 type burstResult struct {
 	row          string
 	latency      time.Duration
@@ -129,8 +125,7 @@ type burstResult struct {
 	calls        int64 // resolver calls the burst caused
 }
 
-// runBurst opens n connections to base first, then sends n requests at once
-// with the fresh session of burst slot `slot` at the resolver latency.
+// runBurst opens n connections, then sends n requests at once with burst slot `slot`'s session.
 func runBurst(ctx context.Context, base string, ctl resolverCtl, row string, n, slot int, latency time.Duration) (burstResult, error) {
 	res := burstResult{row: row, latency: latency, requests: n}
 	if err := ctl.setLatency(ctx, latency); err != nil {
@@ -195,8 +190,7 @@ type memSnapshot struct {
 	heap int64 // runtime.MemStats.HeapAlloc after forced GCs
 }
 
-// memResult is the memory figure: Traefik's memory with an empty cache and
-// with n more sessions cached.
+// memResult is Traefik's memory with an empty cache and with n more sessions cached.
 type memResult struct {
 	sessions      int
 	maxEntries    int
@@ -210,9 +204,8 @@ func (m memResult) perEntry() (rss, heap float64) {
 	return float64(m.after.rss-m.before.rss) / n, float64(m.after.heap-m.before.heap) / n
 }
 
-// measureMemory reads a Traefik's memory after memWarm distinct sessions and
-// again after n more, each of which must cost one resolver call and stay
-// cached.
+// measureMemory reads a Traefik's memory after memWarm distinct sessions and again
+// after n more, each of which must cost one resolver call and stay cached.
 func measureMemory(ctx context.Context, ctl resolverCtl, backendURL string, n int, log io.Writer) (*memResult, error) {
 	res := &memResult{sessions: n, maxEntries: memWarm + n + 1000}
 	s, err := stack.Start(ctx, stack.Options{
@@ -249,8 +242,7 @@ func measureMemory(ctx context.Context, ctl resolverCtl, backendURL string, n in
 	return res, err
 }
 
-// snapshot reads Traefik's live heap after forced GCs, then waits for its
-// RSS to settle and reads it.
+// snapshot reads Traefik's live heap after forced GCs, then its settled RSS.
 func snapshot(ctx context.Context, t *harness.Traefik) (memSnapshot, error) {
 	rt, err := harness.ReadRuntimeStats(ctx, t.AdminAddr)
 	if err != nil {
@@ -276,8 +268,7 @@ func snapshot(ctx context.Context, t *harness.Traefik) (memSnapshot, error) {
 	}
 }
 
-// sendSessions sends one request for every step-th session in [from, to),
-// memConcurrency at a time, and fails on any answer but 200.
+// sendSessions sends a request for every step-th session in [from, to); 200 or fail.
 func sendSessions(ctx context.Context, base string, from, to, step int) error {
 	transport := &http.Transport{MaxIdleConnsPerHost: memConcurrency, DisableCompression: true}
 	defer transport.CloseIdleConnections()

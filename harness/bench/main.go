@@ -43,8 +43,7 @@ func main() {
 	}
 }
 
-// run does the whole benchmark and writes the report; progress goes to log.
-// Everything started is stopped on return, also when ctx is cancelled.
+// run does the benchmark and writes the report; all started is stopped on return.
 func run(ctx context.Context, o options, log io.Writer) error {
 	rep := &report{started: time.Now(), opts: o, loadStart: loadAverage()}
 	root, err := harness.RepoRoot()
@@ -93,8 +92,7 @@ func run(ctx context.Context, o options, log io.Writer) error {
 	return os.WriteFile(o.out, []byte(md), 0o644)
 }
 
-// runProxies starts the proxies, checks every row, runs the tables and the
-// bursts, and stops the proxies again.
+// runProxies starts the proxies, checks every row, runs the tables and the bursts.
 func runProxies(ctx context.Context, o options, rep *report, root, dir string, ctl resolverCtl, backendAddr, benchUserID string, log io.Writer) error {
 	fmt.Fprintln(log, "bench: starting bare Traefik, Traefik with the plugin, and nginx")
 	p, err := startProxies(ctx, root, dir, ctl, backendAddr)

@@ -15,8 +15,7 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 )
 
-// proxies are what the table rows are sent to, in front of the stand-in
-// resolver and the echo backend processes: two Traefik stacks and nginx.
+// proxies are what the rows are sent to: two Traefik stacks and nginx.
 type proxies struct {
 	traefiks []*stack.Stack
 	nginx    *proc
@@ -24,8 +23,7 @@ type proxies struct {
 	pid      map[string]int    // by entrypoint: the process serving it (nginx: its master)
 }
 
-// traefikOptions are the table's two Traefik stacks, one route per
-// entrypoint: a bare one (traefik-bare, forwardauth) and one with the plugins.
+// traefikOptions are the bare Traefik stack and the plugins', one route per entrypoint.
 func traefikOptions(resolveURL, backendURL, trivialSource string) []stack.Options {
 	route := func(ep string, mws ...string) stack.Route {
 		return stack.Route{EntryPoints: []string{ep}, Middlewares: mws}
@@ -56,8 +54,7 @@ func traefikOptions(resolveURL, backendURL, trivialSource string) []stack.Option
 	return out
 }
 
-// startProxies starts both Traefik stacks and nginx; each waits until its
-// routes answer.
+// startProxies starts both Traefik stacks and nginx, each until its routes answer.
 func startProxies(ctx context.Context, root, dir string, ctl resolverCtl, backendAddr string) (_ *proxies, err error) {
 	p := &proxies{base: map[string]string{}, pid: map[string]int{}}
 	defer func() {
@@ -113,8 +110,7 @@ func (p *proxies) stop() {
 	}
 }
 
-// startNginx runs nginx with everything in a new folder under parent and
-// waits until the bare server answers.
+// startNginx runs nginx in a new folder under parent until the bare server answers.
 func startNginx(ctx context.Context, parent string, s nginxSettings) (*proc, error) {
 	dir, err := os.MkdirTemp(parent, "nginx-")
 	if err != nil {
@@ -157,8 +153,7 @@ func startNginx(ctx context.Context, parent string, s nginxSettings) (*proc, err
 	return p, nil
 }
 
-// identityHeaders are the resolver's headers the nginx rows copy to the
-// backend (one auth_request_set line each).
+// identityHeaders are the resolver's headers the nginx rows copy to the backend.
 var identityHeaders = []string{
 	"x-authgear-session-valid", "x-authgear-user-id", "x-authgear-user-anonymous", "x-authgear-user-verified",
 	"x-authgear-user-can-reauthenticate", "x-authgear-user-roles", "x-authgear-session-amr", "x-authgear-session-authenticated-at",
@@ -184,8 +179,7 @@ type nginxSettings struct {
 	resolverHost  string // Authgear's public host, sent as Host to the resolver
 }
 
-// keepAlive keeps a location's upstream connections open, as Traefik does
-// (else nginx runs out of ephemeral ports within seconds).
+// keepAlive keeps upstream connections open (else nginx runs out of ports).
 const keepAlive = "            proxy_http_version 1.1;\n            proxy_set_header Connection \"\";\n"
 
 // config renders nginx.conf: three servers, one per nginx row.
@@ -210,8 +204,7 @@ func (s nginxSettings) config() string {
 	return b.String()
 }
 
-// authServer is a server with auth_request to the resolver, as in
-// Authgear's nginx guide, with or without proxy_cache on the auth location.
+// authServer is an auth_request server as in Authgear's nginx guide, cached or not.
 func (s nginxSettings) authServer(addr string, cache bool) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "    server {\n        listen %s;\n        location / {\n            auth_request /_auth;\n", addr)
@@ -231,8 +224,7 @@ func (s nginxSettings) authServer(addr string, cache bool) string {
 	return b.String()
 }
 
-// backendProxy proxies a location to the backend with the identity headers
-// (a level with its own proxy_set_header inherits none, hence the full set).
+// backendProxy proxies to the backend with all headers (none are inherited).
 func backendProxy(headers []string) string {
 	b := "            proxy_pass http://backend;\n" + keepAlive + "            proxy_set_header Host $host;\n"
 	for _, h := range headers {

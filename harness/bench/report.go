@@ -130,8 +130,7 @@ func writeMicro(b *strings.Builder, m *microResult) {
 	}
 }
 
-// fmtInt renders a count or a rate as a whole number with thousands
-// separators: "12,345".
+// fmtInt renders a whole number with thousands separators: "12,345".
 func fmtInt(x float64) string {
 	s := strconv.FormatInt(int64(math.Round(x)), 10)
 	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
@@ -177,8 +176,7 @@ func fmtLatency(d time.Duration) string {
 	return strconv.FormatFloat(float64(d)/float64(time.Millisecond), 'f', -1, 64) + " ms"
 }
 
-// fmtCalls renders resolver calls per request: "0", "<0.0001", "0.0002",
-// "1.00".
+// fmtCalls renders calls per request: "0", "<0.0001", "0.0002", "1.00".
 func fmtCalls(x float64) string {
 	switch {
 	case x == 0:
@@ -199,8 +197,7 @@ func fmtRatio(x float64) string {
 	return fmt.Sprintf("%.2f", x)
 }
 
-// fmtBytes renders a byte count: "1010 B", "12.5 KiB", "23.4 MiB" (bytes up
-// to 10 KiB, so that figures near 1 KiB stay exact).
+// fmtBytes renders bytes (exact up to 10 KiB): "1010 B", "12.5 KiB", "23.4 MiB".
 func fmtBytes(b float64) string {
 	switch abs := math.Abs(b); {
 	case abs < 10*1024:
@@ -220,8 +217,7 @@ func fmtElapsed(d time.Duration) string {
 	return fmt.Sprintf("%d min %d s", s/60, s%60)
 }
 
-// writeTable writes a Markdown table; with right, every column but the
-// first is right-aligned.
+// writeTable writes a Markdown table; with right, columns 2+ are right-aligned.
 func writeTable(b *strings.Builder, right bool, head []string, rows [][]string) {
 	align := "---|"
 	if right {

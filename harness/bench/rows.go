@@ -12,8 +12,7 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/standin"
 )
 
-// What a row's requests carry (rowSpec.cred): the bench user's cookie (the
-// bare rows too), none, or a new session per request (a wrk Lua script).
+// rowSpec.cred: the bench user's cookie, none, or a new session per request.
 const (
 	benchCookie  = "session=" + benchSession
 	noCredential = ""
@@ -87,8 +86,7 @@ func (s rowSpec) bareRow() string {
 	return "traefik-bare"
 }
 
-// runOrder is one round's order (odd rounds backwards): Traefik and nginx
-// alternate while both last, so that a drift of the load hits both alike.
+// runOrder is one round's order: Traefik and nginx alternate, so drifts hit both.
 var runOrder = []string{"traefik-bare", "nginx-bare", "trivial-plugin", "nginx-auth-cache", "plugin-hit", "nginx-auth", "forwardauth",
 	"traefik-bare-browser", "trivial-plugin-browser", "plugin-hit-browser", "plugin-anon-browser", "plugin-revalidating", "plugin-anon", "plugin-nocache", "plugin-miss"}
 
@@ -120,15 +118,13 @@ const (
 	memWarm = 2000
 )
 
-// session is the i-th generated session; every one belongs to a user of its
-// own (userID(i)), as sessions in production mostly do.
+// session is the i-th generated session, of a user of its own (userID(i)).
 func session(i int) string { return fmt.Sprintf("gen-session-%07d", i) }
 
 // userID is the user id of session(i).
 func userID(i int) string { return fmt.Sprintf("00000000-0000-4000-8000-%012d", i) }
 
-// usersFile writes testdata/users.json's users and n generated ones like
-// benchSession's into dir; it returns the file and benchSession's user id.
+// usersFile writes users.json plus n users like benchSession's; it returns the path and benchSession's user id.
 func usersFile(dir string, n int) (path, benchUserID string, err error) {
 	cfg, err := stack.Users()
 	if err != nil {

@@ -25,12 +25,10 @@ type phase struct {
 	rows    map[string]*rowResult
 }
 
-// pauseBetweenRuns lets connections close, resolver calls under way finish
-// and the proxies settle, so that no run is charged for the one before.
+// pauseBetweenRuns lets the proxies settle, so that no run pays for the one before.
 const pauseBetweenRuns = 500 * time.Millisecond
 
-// measurePhase warms every row up at the resolver latency, then runs o.reps
-// rounds in roundOrder.
+// measurePhase warms every row up at the latency, then runs o.reps rounds.
 func measurePhase(ctx context.Context, p *proxies, ctl resolverCtl, w *wrkRunner, o options, latency time.Duration, log io.Writer) (*phase, error) {
 	if err := ctl.setLatency(ctx, latency); err != nil {
 		return nil, err
@@ -69,8 +67,7 @@ func measurePhase(ctx context.Context, p *proxies, ctl resolverCtl, w *wrkRunner
 	return ph, nil
 }
 
-// timedRun runs wrk against one row for d and records the resolver calls
-// and the proxy's CPU time it cost.
+// timedRun runs wrk on a row for d with the resolver calls and CPU time it cost.
 func timedRun(ctx context.Context, p *proxies, ctl resolverCtl, w *wrkRunner, d time.Duration, s rowSpec) (sample, error) {
 	var res wrkResult
 	var cpu time.Duration
@@ -180,8 +177,7 @@ type verdict struct {
 	status   string // PASS, MISS, info, or n/a when not measured
 }
 
-// pairCheck compares row a with row b of one phase: name is a format of a,
-// b and the latency; measure says what was measured and the status.
+// pairCheck compares rows a and b of a phase; name formats a, b and the latency.
 type pairCheck struct {
 	name    string
 	measure func(a, b *rowResult) (measured, status string)
@@ -336,8 +332,7 @@ func parseWrkOutput(out string) (wrkResult, error) {
 	return r, errors.New("wrk printed no result line (is the Lua script loaded?)")
 }
 
-// wrkRunner runs wrk with fixed threads and connections; it writes its Lua
-// scripts once into dir.
+// wrkRunner runs wrk with fixed threads and connections and its Lua scripts.
 type wrkRunner struct {
 	threads, connections int
 	report, fresh        string // script paths
@@ -352,8 +347,7 @@ func newWrkRunner(dir string, threads, connections int) (*wrkRunner, error) {
 	return w, os.WriteFile(w.fresh, []byte(reportLua+"\n"+freshLua), 0o644)
 }
 
-// browserHeaders are the dozen headers a Chromium-based browser sends with
-// a page load.
+// browserHeaders are the dozen headers a Chromium browser sends with a page load.
 var browserHeaders = []string{
 	"User-Agent: Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36",
 	"Accept: text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
@@ -366,8 +360,7 @@ var browserHeaders = []string{
 	"Cache-Control: max-age=0",
 }
 
-// wrkSeconds rounds d up to whole seconds, at least one, as wrk's -d takes
-// them.
+// wrkSeconds rounds d up to whole seconds (at least one) for wrk's -d.
 func wrkSeconds(d time.Duration) int { return max(1, int((d+time.Second-1)/time.Second)) }
 
 // run drives url for d with the requests of row s and returns wrk's summary.
