@@ -281,13 +281,12 @@ func (f *fakeResolver) connections() int {
 
 // seen is what the next handler received.
 type seen struct {
-	called   bool
-	method   string
-	body     string
-	header   http.Header
-	trailer  http.Header       // the declared trailers, on arrival
-	identity map[string]string // x-authgear-* headers, names as CGI reads them
-	writer   http.ResponseWriter
+	called       bool
+	method, body string
+	header       http.Header
+	trailer      http.Header       // the declared trailers, on arrival
+	identity     map[string]string // x-authgear-* headers, names as CGI reads them
+	writer       http.ResponseWriter
 }
 
 // recorder records what reached it, answers with the user id in
