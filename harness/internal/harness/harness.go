@@ -9,7 +9,6 @@
 package harness
 
 import (
-	"bufio"
 	"bytes"
 	"errors"
 	"fmt"
@@ -18,6 +17,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 )
 
 // PluginModule is the plugin's Go module path, the moduleName given to Traefik.
@@ -52,9 +52,8 @@ func modulePath(goMod string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(strings.TrimSpace(sc.Text()), "module"); ok {
+	for line := range strings.Lines(string(data)) {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module"); ok {
 			return strings.Trim(strings.TrimSpace(rest), `"`), nil
 		}
 	}
@@ -92,4 +91,34 @@ func FreeAddr() (string, error) {
 	}
 	addr := l.Addr().String()
 	return addr, l.Close()
+}
+
+// maxLogBytes bounds the output a TailBuffer keeps in memory for error
+// messages.
+const maxLogBytes = 1 << 20
+
+// TailBuffer keeps the last megabyte written to it (a child process's
+// output, for error messages); safe for concurrent use. The zero value is
+// ready to use.
+type TailBuffer struct {
+	mu  sync.Mutex // protects buf
+	buf bytes.Buffer
+}
+
+// Write appends p, dropping the oldest bytes beyond the bound.
+func (t *TailBuffer) Write(p []byte) (int, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.buf.Write(p)
+	if over := t.buf.Len() - maxLogBytes; over > 0 {
+		t.buf.Next(over)
+	}
+	return len(p), nil
+}
+
+// String returns what is kept.
+func (t *TailBuffer) String() string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.buf.String()
 }

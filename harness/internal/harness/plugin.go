@@ -1,11 +1,7 @@
 package harness
 
 import (
-	"bufio"
-	"bytes"
 	"fmt"
-	"io"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,7 +41,7 @@ func CopyPlugin(src, dst string) error {
 		}
 	}
 	if st, err := os.Stat(filepath.Join(src, "vendor")); err == nil && st.IsDir() {
-		return copyTree(filepath.Join(src, "vendor"), filepath.Join(dst, "vendor"))
+		return os.CopyFS(filepath.Join(dst, "vendor"), os.DirFS(filepath.Join(src, "vendor")))
 	}
 	return nil
 }
@@ -67,9 +63,7 @@ func manifestAssets(manifest string) ([]string, error) {
 		return nil, err
 	}
 	var out []string
-	sc := bufio.NewScanner(bytes.NewReader(data))
-	for sc.Scan() {
-		line := sc.Text()
+	for line := range strings.Lines(string(data)) {
 		for _, key := range []string{"iconPath:", "bannerPath:"} {
 			if v, ok := strings.CutPrefix(line, key); ok {
 				v = strings.Trim(strings.TrimSpace(v), `"'`)
@@ -79,43 +73,17 @@ func manifestAssets(manifest string) ([]string, error) {
 			}
 		}
 	}
-	return out, sc.Err()
-}
-
-// copyTree copies a folder recursively.
-func copyTree(src, dst string) error {
-	return filepath.WalkDir(src, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(src, p)
-		if err != nil {
-			return err
-		}
-		if d.IsDir() {
-			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
-		}
-		return copyFile(p, filepath.Join(dst, rel))
-	})
+	return out, nil
 }
 
 // copyFile copies one file, creating the destination's folder.
 func copyFile(src, dst string) error {
-	in, err := os.Open(src)
+	data, err := os.ReadFile(src)
 	if err != nil {
 		return err
 	}
-	defer in.Close()
 	if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 		return err
 	}
-	out, err := os.Create(dst)
-	if err != nil {
-		return err
-	}
-	if _, err := io.Copy(out, in); err != nil {
-		out.Close()
-		return err
-	}
-	return out.Close()
+	return os.WriteFile(dst, data, 0o644)
 }

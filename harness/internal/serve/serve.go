@@ -4,6 +4,7 @@
 package serve
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"flag"
@@ -13,7 +14,9 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
+	"testing"
 	"time"
 )
 
@@ -76,4 +79,28 @@ func Serve(ctx context.Context, name, addr string, h http.Handler, stdout io.Wri
 		return srv.Close()
 	}
 	return nil
+}
+
+// Start runs run with args until the test ends (then run must return nil)
+// and returns the base URL of the "<name> listening on" line it prints.
+func Start(t testing.TB, name string, run RunFunc, args ...string) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, args, pw, io.Discard)
+		pw.Close()
+	}()
+	t.Cleanup(func() {
+		if cancel(); <-done != nil {
+			t.Error("run did not return nil after cancel")
+		}
+	})
+	line, _ := bufio.NewReader(pr).ReadString('\n')
+	base, ok := strings.CutPrefix(strings.TrimSpace(line), name+" listening on ")
+	if !ok {
+		t.Fatalf("first line %q, want the listening line", line)
+	}
+	return base
 }

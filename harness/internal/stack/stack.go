@@ -231,7 +231,11 @@ func (s *Stack) WaitRoutes(routes []Route, mws []Middleware) error {
 		if r.TLS {
 			continue
 		}
-		url := s.EntryPointURL(firstOr(r.EntryPoints, "web")) + strings.TrimSuffix(cmp.Or(r.Prefix, "/"), "/") + "/"
+		ep := "web"
+		if len(r.EntryPoints) > 0 {
+			ep = r.EntryPoints[0]
+		}
+		url := s.EntryPointURL(ep) + strings.TrimSuffix(cmp.Or(r.Prefix, "/"), "/") + "/"
 		if err := s.Traefik.WaitRequest(func() *http.Request {
 			req, _ := http.NewRequest(http.MethodGet, url, nil)
 			return req
@@ -262,11 +266,4 @@ func (s *Stack) Stop() {
 		s.closers[i]()
 	}
 	s.closers = nil
-}
-
-func firstOr(list []string, def string) string {
-	if len(list) > 0 {
-		return list[0]
-	}
-	return def
 }
