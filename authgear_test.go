@@ -186,7 +186,7 @@ func TestCaching(t *testing.T) {
 	tests := []struct {
 		name, ttl, swr string // cacheTTL, staleWhileRevalidate
 		requests       int
-		wait           time.Duration // between requests
+		wait           time.Duration // before each request
 		wantCalls      int64
 	}{
 		{"cache hits", "60s", "0", 5, 0, 1},
@@ -198,9 +198,7 @@ func TestCaching(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			f, h, rec := newHandler(t, func(c *authgear.Config) { c.CacheTTL = tt.ttl; c.StaleWhileRevalidate = tt.swr })
 			for i := 0; i < tt.requests; i++ {
-				if i > 0 {
-					time.Sleep(tt.wait)
-				}
+				time.Sleep(tt.wait)
 				_, s := do(h, rec, request{header: cookie("session", "alice")})
 				assertUser(t, s, "alice")
 			}

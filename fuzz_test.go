@@ -10,9 +10,7 @@ import (
 )
 
 // Fuzz targets for the credential key and the removal of forged identity
-// headers (FuzzServeHTTP is in security_test.go); TestFuzzSeedProperties runs
-// their seeds for Yaegi, which runs no fuzz targets. Multi-valued inputs are
-// split on "\n".
+// headers; TestFuzzSeedProperties runs their seeds for Yaegi. Inputs split on "\n".
 
 // keySeed is one FuzzCredentialKey input: two requests' Authorization values
 // and Cookie lines, and a cookie prefix.
@@ -40,10 +38,9 @@ var keySeeds = []keySeed{
 	{"", "app_session=a; app_session=b", "", "app_session=b; app_session=a", ""},
 }
 
-// FuzzCredentialKey: the key is deterministic, ignores other cookies, is
-// present exactly when Authgear would find a credential, and two requests
-// share a key exactly when they carry the same credentials (as Authgear reads
-// them).
+// FuzzCredentialKey: the key is deterministic, ignores other cookies, exists
+// exactly when Authgear would find a credential, and is shared exactly by
+// requests with the same credentials (as Authgear reads them).
 func FuzzCredentialKey(f *testing.F) {
 	for _, s := range keySeeds {
 		f.Add(s.auth1, s.cookie1, s.auth2, s.cookie2, s.prefix)

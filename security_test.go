@@ -77,10 +77,9 @@ var serveSeeds = []serveSeed{
 	{"Cookie: app_session=fail; session=alice", ""},
 }
 
-// FuzzServeHTTP: for raw requests, the middleware never panics, the backend
-// sees exactly the identity the resolver issued for the request's
-// credentials, and a resolver failure never lets a request through.
-// TestFuzzServeSeeds runs the seeds for Yaegi.
+// FuzzServeHTTP: the middleware never panics, the backend sees exactly the
+// identity the resolver issued for the request's credentials, and a resolver
+// failure never lets a request through. TestFuzzServeSeeds runs the seeds.
 func FuzzServeHTTP(f *testing.F) {
 	for _, s := range serveSeeds {
 		f.Add(s.headers, s.trailers)

@@ -147,10 +147,7 @@ func TestWebhookDeliveries(t *testing.T) {
 			requests()
 			counted := bytes.NewReader(body)
 			w := postWebhook(h, tt.method, signature, counted)
-			hits := 5
-			if tt.edit == nil {
-				hits = 6
-			}
+			hits := map[bool]int{false: 5, true: 6}[tt.edit == nil] // the post goes on without webhookPath
 			switch {
 			case w.Code != tt.want || rec.hits != hits:
 				t.Fatalf("status %d %q, backend hits %d; want %d and %d hits", w.Code, w.Body.String(), rec.hits, tt.want, hits)
@@ -161,11 +158,7 @@ func TestWebhookDeliveries(t *testing.T) {
 			}
 			// Only the named user's entries in the app's middlewares are re-resolved.
 			requests()
-			want := int64(9)
-			if tt.evicts {
-				want = 12
-			}
-			if got := f.calls.Load(); got != want {
+			if got, want := f.calls.Load(), map[bool]int64{false: 9, true: 12}[tt.evicts]; got != want {
 				t.Fatalf("resolver calls = %d, want %d", got, want)
 			}
 		})
