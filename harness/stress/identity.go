@@ -30,18 +30,15 @@ func reportIdentity(echo http.Handler) http.Handler {
 	})
 }
 
-// normName is a header name as a backend that lower-cases names and reads
-// "_" as "-" (CGI, WSGI, PHP, Rack) reads it.
-func normName(name string) string { return strings.ReplaceAll(strings.ToLower(name), "_", "-") }
-
-// identitySummary renders every header and trailer such a backend reads as
-// x-authgear-*, normalised, escaped, sorted and ";"-joined: two requests got
+// identitySummary renders every header and trailer a backend that
+// lower-cases names and reads "_" as "-" (CGI, WSGI, PHP, Rack) reads as
+// x-authgear-*, so normalised, escaped, sorted and ";"-joined: two requests got
 // the same identity exactly when their summaries are equal.
 func identitySummary(h, trailer http.Header) string {
 	var parts []string
 	for prefix, hs := range map[string]http.Header{"": h, "trailer:": trailer} {
 		for name, vs := range hs {
-			if n := normName(name); strings.HasPrefix(n, "x-authgear-") {
+			if n := strings.ReplaceAll(strings.ToLower(name), "_", "-"); strings.HasPrefix(n, "x-authgear-") {
 				// NUL-joined, then escaped: different lists stay different.
 				parts = append(parts, prefix+n+"="+url.QueryEscape(strings.Join(vs, "\x00")))
 			}

@@ -7,10 +7,6 @@ import (
 	"time"
 )
 
-// The quick parts of make stress, as tests for the normal test command
-// (go test -tags e2e ./stress/): the spoofing matrix and the malformed
-// input against a real Traefik, and a few seconds of each fuzz target.
-
 // checkRows fails the test for every figure whose limit does not hold.
 func checkRows(t *testing.T, rep *report) {
 	t.Helper()

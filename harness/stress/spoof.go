@@ -16,11 +16,8 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 )
 
-// The project's one table of spoofed identity headers: forged headers (each
-// in every spelling, and all at once) × ways of sending them × routes with
-// credentials × protocols.
-
-// field is one header: name and value.
+// field is one header of the project's one spoofing table: forged headers
+// (every spelling, and all at once) × ways × routes with credentials × protocols.
 type field struct{ name, value string }
 
 // forgedHeaders are the headers Authgear's resolver issues and one it may
