@@ -3,6 +3,7 @@ package stack
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -62,9 +63,7 @@ func (s *Stack) middlewareBody(mw Middleware) map[string]any {
 	if host := s.resolverHosts[mw.Name]; host != "" && !mw.NoResolverHost {
 		opts["resolverHost"] = host
 	}
-	for k, v := range mw.Options {
-		opts[k] = v
-	}
+	maps.Copy(opts, mw.Options)
 	return map[string]any{"plugin": map[string]any{"authgear": opts}}
 }
 

@@ -25,13 +25,24 @@ type Resolver struct {
 }
 
 // StartResolver serves a stand-in with cfg on a free loopback port.
-func StartResolver(cfg standin.Config) (*Resolver, error) {
+func StartResolver(cfg standin.Config) (*Resolver, error) { return startResolver(cfg, false) }
+
+// StartPublicResolver is StartResolver with the stand-in's own address as
+// the app's public host, as when resolverURL is the app's public URL: a
+// plugin without resolverHost (the README's snippets) then gets bearer
+// tokens resolved.
+func StartPublicResolver(cfg standin.Config) (*Resolver, error) { return startResolver(cfg, true) }
+
+func startResolver(cfg standin.Config, public bool) (*Resolver, error) {
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return nil, err
 	}
-	r := &Resolver{Resolver: standin.New(cfg), addr: l.Addr().String(), PublicHost: cfg.PublicHost}
-	r.URL = "http://" + r.addr + standin.PathResolve
+	addr := l.Addr().String()
+	if public {
+		cfg.PublicHost = addr
+	}
+	r := &Resolver{Resolver: standin.New(cfg), URL: "http://" + addr + standin.PathResolve, PublicHost: cfg.PublicHost, addr: addr}
 	r.serve(l)
 	return r, nil
 }
@@ -101,19 +112,3 @@ func startBackend(wrap func(http.Handler) http.Handler) (*Backend, error) {
 }
 
 func (b *Backend) close() { b.srv.Close() }
-
-// StartPublicResolver is StartResolver with the stand-in's own address as
-// the app's public host, as when resolverURL is the app's public URL: a
-// plugin without resolverHost (the README's snippets) then gets bearer
-// tokens resolved.
-func StartPublicResolver(cfg standin.Config) (*Resolver, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return nil, err
-	}
-	cfg.PublicHost = l.Addr().String()
-	r := &Resolver{Resolver: standin.New(cfg), addr: cfg.PublicHost, PublicHost: cfg.PublicHost}
-	r.URL = "http://" + r.addr + standin.PathResolve
-	r.serve(l)
-	return r, nil
-}

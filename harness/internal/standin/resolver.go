@@ -26,7 +26,7 @@ import (
 const (
 	PathResolve      = "/_resolver/resolve" // the path behind an app's public host
 	PathResolveShort = "/resolve"           // the resolver server's own path
-	ControlPrefix    = "/_standin/"         // control endpoints, see control.go
+	ControlPrefix    = "/_standin/"         // control endpoints, see fault.go
 )
 
 // allowHeader is what Authgear's router (httprouter with HandleOPTIONS off)
