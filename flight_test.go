@@ -138,7 +138,7 @@ func TestRevalidationServesAtOnceWithOneBackgroundCall(t *testing.T) {
 func TestPastTheRevalidationWindowRequestsWait(t *testing.T) {
 	f, h, _ := newHandler(t, func(c *authgear.Config) { c.CacheTTL = "0.02"; c.StaleWhileRevalidate = "0.02" })
 	expect(t, h, "Bearer user:alice", 200, "id-alice")
-	time.Sleep(80 * time.Millisecond)
+	pastTTL() // and past the window
 	f.hold()
 	waiting := serveAsync(h, nil, "Bearer user:alice")
 	f.awaitArrival(t)
