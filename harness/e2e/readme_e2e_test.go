@@ -71,7 +71,7 @@ func startReadme(t *testing.T, snippet string) (*stack.Stack, *stack.Resolver) {
 }
 
 // TestReadmeSnippets runs each file and labels snippet (labels as in
-// labels_test.go): each row's status and identity, then the last row's
+// labelsConfig): each row's status and identity, then the last row's
 // credential is cached (cacheTTL 60s). Webhook snippets: testReadmeWebhook.
 func TestReadmeSnippets(t *testing.T) {
 	type row struct {
