@@ -42,10 +42,8 @@ type Request struct {
 	Body    string              `json:"body"`    // first MaxBody bytes
 }
 
-// Handler returns the echo backend: /small (or any path with ?small=1)
-// answers "ok", /ws a WebSocket echo, /sse an event stream, and every other
-// path the request as JSON (see Request) with X-Echo-Authgear summarising the
-// identity headers received.
+// Handler returns the echo backend (see the package doc); the JSON echo
+// carries X-Echo-Authgear, the AuthgearSummary of the headers received.
 func Handler() http.Handler {
 	return http.HandlerFunc(serve)
 }

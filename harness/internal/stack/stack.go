@@ -1,10 +1,6 @@
-// Package stack is the one set-up every scenario of the harness runs on: the
-// stand-in resolver, the echo backend and a real Traefik with the plugin,
-// started from one configuration builder, recorded, and stopped together.
-//
-// The end-to-end tests, the stress suite, the benchmarks and the demo are
-// scenarios over it: they say which middlewares and routes they want
-// (Options), and read what the stack started (Stack).
+// Package stack is the one set-up every scenario of the harness (e2e tests,
+// stress, benchmarks, demo) runs on: stand-in resolvers, the echo backend and
+// a real Traefik with the plugin, started and stopped together.
 package stack
 
 import (
@@ -20,10 +16,8 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/standin"
 )
 
-// PublicHost is the public host of the Authgear app in testdata/users.json:
-// the plugin sends it to the stand-in as Host and X-Forwarded-Host
-// (resolverHost), since the stand-in is reached on a loopback port, as a
-// cluster-internal Authgear is.
+// PublicHost is the public host of the Authgear app in testdata/users.json,
+// which the plugin sends to the stand-in as its resolverHost.
 const PublicHost = "auth.example.test"
 
 // Middleware is one middleware of the dynamic configuration.
