@@ -110,11 +110,8 @@ func AuthgearSummary(h http.Header) string {
 	return strings.Join(parts, ";")
 }
 
-// serveWebSocket upgrades the request (github.com/coder/websocket) and echoes
-// every message back until the client closes. The 101 answer carries
-// X-Echo-User-Id, the X-Authgear-User-Id this backend received (empty when
-// none; net/http refuses a header value with CR or LF), so that a client sees
-// what identity the upgrade reached it with.
+// serveWebSocket echoes every message back until the client closes; the 101
+// answer carries X-Echo-User-Id, the X-Authgear-User-Id received.
 func serveWebSocket(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Echo-User-Id", r.Header.Get("X-Authgear-User-Id"))
 	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{InsecureSkipVerify: true})
@@ -141,10 +138,9 @@ const (
 	SSEInterval = 20 * time.Millisecond
 )
 
-// serveSSE streams server-sent events, flushing each one: first
-// "data: user=<X-Authgear-User-Id received>", then "data: 1" to "data: N", one
-// every interval. The stream ends after the last event or when the client goes
-// away. A proxy that buffers shows up as all events arriving at once.
+// serveSSE streams "data: user=<X-Authgear-User-Id received>", then "data: 1"
+// to "data: N", one every interval, flushing each (a buffering proxy shows up
+// as all events arriving at once).
 func serveSSE(w http.ResponseWriter, r *http.Request) {
 	count, interval, err := sseParams(r)
 	if err != nil {

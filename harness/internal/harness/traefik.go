@@ -30,8 +30,7 @@ type Options struct {
 	// Dynamic is the dynamic configuration (YAML) for the file provider, which
 	// watches it: see WriteDynamic.
 	Dynamic string
-	// LogLevel is Traefik's log level; default "ERROR" (plugin stderr is
-	// logged at ERROR, so it is kept).
+	// LogLevel is Traefik's log level; default "ERROR" (plugin stderr's level).
 	LogLevel string
 	// ExtraStatic is YAML appended to the static configuration, for top-level
 	// sections such as api, metrics or tracing. The "traefik" entrypoint (see
@@ -42,8 +41,7 @@ type Options struct {
 	// Experimental, when set, replaces the generated "experimental:" section
 	// (which declares the plugin under experimental.localPlugins).
 	Experimental string
-	// Output receives Traefik's stdout and stderr as they come; the last
-	// megabyte is kept for Logs in any case.
+	// Output receives Traefik's stdout and stderr as they come (see Logs).
 	Output io.Writer
 	// NoPlugin runs a bare Traefik without the plugin (for benchmarks).
 	NoPlugin bool

@@ -113,11 +113,8 @@ func (r *Resolver) applyFault(w http.ResponseWriter, req *http.Request, f *Fault
 }
 
 // abort closes the connection without an answer; with partial, after the
-// start of one (a truncated status line and header), with SO_LINGER 0 so that
-// the client gets a RST: a client must treat this as a failed call, never as
-// an answer. Outside an HTTP/1 server (HTTP/2, a ResponseRecorder) it panics
-// with http.ErrAbortHandler, which net/http turns into a reset stream without
-// logging.
+// start of one and with SO_LINGER 0 (the client gets a RST). Outside an HTTP/1
+// server (HTTP/2, a ResponseRecorder) it panics with http.ErrAbortHandler.
 func abort(w http.ResponseWriter, partial bool) {
 	conn, _, err := http.NewResponseController(w).Hijack()
 	if err != nil {

@@ -142,11 +142,9 @@ func (r *Resolver) Users() []User {
 	return cloneConfig(r.tab.Load().cfg).Users
 }
 
-// Close releases every request blocked by a hang fault or by latency: their
-// connections are closed without an answer. From then on, hang and latency
-// faults close the connection at once; requests without such a fault are
-// answered as before. Close does not stop an http.Server; call it before
-// closing an httptest.Server, whose Close waits for running handlers.
+// Close closes, without an answer, every connection blocked by a hang fault
+// or latency, now and from then on. It does not stop an http.Server: call it
+// before closing an httptest.Server, whose Close waits for running handlers.
 func (r *Resolver) Close() {
 	r.closeOnce.Do(func() { close(r.closed) })
 }
@@ -167,8 +165,7 @@ func cloneConfig(cfg Config) Config {
 	return cfg
 }
 
-// record keeps a copy of req for LastRequest: the request itself must not be
-// kept past ServeHTTP, so its clone, without the body.
+// record keeps a clone of req, without its body, for LastRequest.
 func (r *Resolver) record(req *http.Request) {
 	c := req.Clone(context.Background())
 	c.Body = http.NoBody
