@@ -1,11 +1,6 @@
 // Package harness runs a real Traefik with the plugin loaded from this
-// repository's source, for the end-to-end tests, the demo, the benchmarks and
-// the stress tests.
-//
-// Traefik loads the plugin the way a developer does before publishing it:
-// experimental.localPlugins in the static configuration, and the plugin's
-// source under plugins-local/src/<module> in Traefik's working directory, a
-// temporary folder per run.
+// repository's source as a local plugin (plugins-local/src/<module> in a
+// temporary working directory per run), as a developer does before publishing.
 package harness
 
 import (
@@ -93,13 +88,11 @@ func FreeAddr() (string, error) {
 	return addr, l.Close()
 }
 
-// maxLogBytes bounds the output a TailBuffer keeps in memory for error
-// messages.
+// maxLogBytes bounds the output a TailBuffer keeps.
 const maxLogBytes = 1 << 20
 
-// TailBuffer keeps the last megabyte written to it (a child process's
-// output, for error messages); safe for concurrent use. The zero value is
-// ready to use.
+// TailBuffer keeps the last megabyte written to it; safe for concurrent use,
+// ready as the zero value.
 type TailBuffer struct {
 	mu  sync.Mutex // protects buf
 	buf bytes.Buffer

@@ -27,29 +27,24 @@ type Options struct {
 	Binary string
 	// EntryAddr is the "web" entrypoint's address; default: a free loopback port.
 	EntryAddr string
-	// Dynamic is the dynamic configuration (YAML) for the file provider, which
-	// watches it: see WriteDynamic.
+	// Dynamic is the file provider's configuration (YAML; see WriteDynamic).
 	Dynamic string
 	// LogLevel is Traefik's log level; default "ERROR" (plugin stderr's level).
 	LogLevel string
-	// ExtraStatic is YAML appended to the static configuration, for top-level
-	// sections such as api, metrics or tracing. The "traefik" entrypoint (see
-	// Traefik.AdminAddr) already exists for api, ping and metrics.
+	// ExtraStatic is YAML appended to the static configuration (api, metrics,
+	// tracing: the "traefik" entrypoint, Traefik.AdminAddr, serves them).
 	ExtraStatic string
 	// EntryPoints adds entrypoints, name to address.
 	EntryPoints map[string]string
-	// Experimental, when set, replaces the generated "experimental:" section
-	// (which declares the plugin under experimental.localPlugins).
+	// Experimental, when set, replaces the generated "experimental:" section.
 	Experimental string
 	// Output receives Traefik's stdout and stderr as they come (see Logs).
 	Output io.Writer
 	// NoPlugin runs a bare Traefik without the plugin (for benchmarks).
 	NoPlugin bool
-	// PluginSource is the module root whose plugin files are loaded; default
-	// RepoRoot(). Its go.mod's module path is the moduleName given to Traefik.
+	// PluginSource is the plugin's module root; default RepoRoot().
 	PluginSource string
-	// ExtraPlugins are more local plugins to load beside this one, by their
-	// name in the static configuration: module roots, as PluginSource.
+	// ExtraPlugins are more local plugins, name to module root.
 	ExtraPlugins map[string]string
 	// StartTimeout bounds the wait for Traefik's ping; default 60 s.
 	StartTimeout time.Duration
@@ -63,8 +58,7 @@ type Traefik struct {
 	URL string
 	// EntryAddr is the "web" entrypoint's address.
 	EntryAddr string
-	// AdminAddr is the "traefik" entrypoint's address (ping; api and metrics
-	// when ExtraStatic enables them).
+	// AdminAddr is the "traefik" entrypoint's address (ping, api, metrics).
 	AdminAddr string
 	// Cmd is the running process.
 	Cmd *exec.Cmd

@@ -28,19 +28,15 @@ const PublicHost = "auth.example.test"
 type Middleware struct {
 	// Name is the middleware's name in Traefik.
 	Name string
-	// Options are the plugin's options. resolverURL and resolverHost are
-	// filled in unless given here (or NoResolverHost).
+	// Options are the plugin's; resolverURL and resolverHost are filled in.
 	Options map[string]any
-	// Body, when set, is the whole middleware definition instead of the
-	// plugin (forwardAuth, another plugin, ...).
+	// Body, when set, is the whole definition instead of the plugin.
 	Body map[string]any
-	// OwnResolver gives the middleware a stand-in of its own, so that its
-	// call counts and faults are its own (Stack.Resolvers[Name]).
+	// OwnResolver gives the middleware a stand-in of its own (Stack.Resolvers).
 	OwnResolver bool
 	// CookiePrefix is the own stand-in's cookie prefix.
 	CookiePrefix string
-	// NoResolverHost leaves resolverHost out: the plugin then sends the
-	// resolver URL's host.
+	// NoResolverHost leaves resolverHost out.
 	NoResolverHost bool
 	// ResolverDown points resolverURL at a closed port.
 	ResolverDown bool
@@ -61,15 +57,12 @@ type Route struct {
 // Options say what a stack runs.
 type Options struct {
 	Middlewares []Middleware
-	// Routes default to one route a plugin middleware, at /<name>/, and
-	// PlainRoute without any.
+	// Routes default to DefaultRoutes.
 	Routes []Route
-	// ResolverURL is an external resolver (a real Authgear, a process) for
-	// the middlewares without one of their own; empty: an in-process stand-in
-	// with Users. ResolverHost goes with it and may be empty.
+	// ResolverURL is an external resolver for the middlewares without one of
+	// their own (empty: a stand-in with Users); ResolverHost goes with it.
 	ResolverURL, ResolverHost string
-	// Users configure the in-process stand-in; default testdata/users.json
-	// with PublicHost.
+	// Users configure the in-process stand-ins; default Users().
 	Users *standin.Config
 	// BackendURL is an external backend; empty: Backend in process.
 	BackendURL string

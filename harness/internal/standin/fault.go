@@ -72,9 +72,8 @@ func parseFault(q url.Values) (f Fault, err error) {
 	return f, nil
 }
 
-// applyFault runs f for a resolve request. It returns true when the caller
-// should go on answering (normally, or with the huge header already set), false
-// when the fault has dealt with the request.
+// applyFault runs f for a resolve request and tells whether the caller should
+// still answer it (false: the fault has dealt with it).
 func (r *Resolver) applyFault(w http.ResponseWriter, req *http.Request, f *Fault) bool {
 	if f.Latency > 0 {
 		select {

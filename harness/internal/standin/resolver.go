@@ -126,9 +126,8 @@ func (r *Resolver) CurrentFault() Fault {
 	return Fault{}
 }
 
-// SetUsers replaces the user table; requests already resolved are not
-// affected. Removing a user's credentials is how a test "disables" it: its
-// session cookie then answers valid=false.
+// SetUsers replaces the user table; removing a user's credentials disables
+// it (its session cookie then answers valid=false).
 func (r *Resolver) SetUsers(users []User) {
 	r.setMu.Lock()
 	defer r.setMu.Unlock()
@@ -172,9 +171,8 @@ func (r *Resolver) record(req *http.Request) {
 	r.last.Store(c)
 }
 
-// LastRequest returns a copy of the last resolve request received (method,
-// URL, Host, headers, remote address; no body, background context), or nil
-// when none was received. Each call returns a fresh copy the caller may change.
+// LastRequest returns a fresh copy (no body) of the last resolve request
+// received, or nil when none was.
 func (r *Resolver) LastRequest() *http.Request {
 	if last := r.last.Load(); last != nil {
 		return last.Clone(context.Background())
