@@ -203,7 +203,7 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 }
 
 // serveWithCredentials serves a cache hit: a fresh answer that needs
-// nothing but its headers; everything else goes to serveResolved. A
+// nothing but its headers; everything else goes to serveNotFresh. A
 // function of its own, so that requests without credentials do not pay
 // for its frame under Yaegi.
 func serveWithCredentials(m *Middleware, rw http.ResponseWriter, req *http.Request, key string) {
@@ -214,15 +214,32 @@ func serveWithCredentials(m *Middleware, rw http.ResponseWriter, req *http.Reque
 	c.mu.Lock()
 	e := c.entries[key]
 	if e == nil || time.Now().UnixNano() >= e.expires || !e.ans.plain {
-		c.mu.Unlock()
-		serveResolved(m, rw, req)
+		serveNotFresh(m, rw, req, key, e)
 		return
 	}
 	if c.protected.front != e {
 		touch(c, e)
 	}
+	c.hits++
 	c.mu.Unlock()
-	m.metrics.hits.Add(1)
+	applyIdentity(req.Header, e.ans)
+	m.next.ServeHTTP(rw, req)
+}
+
+// serveNotFresh serves a request whose cached answer e (nil for none) is
+// not a fresh one that needs nothing but its headers; it is called with
+// m.cache.mu held, and releases it. An answer past cacheTTL whose refresh
+// is already under way is served as a hit is (join would serve it so, after
+// parsing the credentials again); the rest goes to serveResolved.
+func serveNotFresh(m *Middleware, rw http.ResponseWriter, req *http.Request, key string, e *entry) {
+	c := m.cache
+	if e == nil || !e.ans.plain || !c.servesStale(key, e, time.Now().UnixNano()) {
+		c.mu.Unlock()
+		serveResolved(m, rw, req)
+		return
+	}
+	c.revalidated++
+	c.mu.Unlock()
 	applyIdentity(req.Header, e.ans)
 	m.next.ServeHTTP(rw, req)
 }

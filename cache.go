@@ -44,6 +44,8 @@ type cache struct {
 	inserts      int64             // answers cached since the cache was made
 	reported     int64             // c.inserts at the last size report
 	evicted      int64             // entries removed to make room
+	hits         int64             // answers served fresh (the metrics' cache_hit)
+	revalidated  int64             // answers served past cacheTTL, while refreshed
 	retired      bool              // the registry let go of the cache: it caches nothing more
 
 	// Webhook evictions, for the calls under way (flight.go): epoch counts
@@ -119,6 +121,14 @@ func touch(c *cache, e *entry) {
 		c.protectedLen--
 		pushFront(&c.probation, d)
 	}
+}
+
+// servedCounts returns how many answers the cache served fresh, and how
+// many past cacheTTL while they were refreshed.
+func (c *cache) servedCounts() (int64, int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.hits, c.revalidated
 }
 
 // sizeReport returns the line the cache logs every statsEvery insertions,

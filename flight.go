@@ -50,11 +50,10 @@ const maxRefreshes = 32
 
 // joined is what join found for a request's credentials.
 type joined struct {
-	ans        *answer // an answer to serve at once, fresh or revalidating
-	freshUntil int64   // when ans is fresh until
-	cl         *call   // else the call to wait for
-	leader     bool    // the caller must run cl (runCall)
-	refresh    *call   // a background refresh the caller must start (refresh)
+	ans     *answer // an answer to serve at once, fresh or revalidating
+	cl      *call   // else the call to wait for
+	leader  bool    // the caller must run cl (runCall)
+	refresh *call   // a background refresh the caller must start (refresh)
 }
 
 // errCallPanicked is the result of a resolver call that panicked.
@@ -78,23 +77,44 @@ type callResult struct {
 func (c *cache) join(key string, now, notAfter int64, timeout time.Duration) joined {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	cl := c.inflight[key]
-	joinable := cl != nil && cl.epoch == c.epoch && !cl.abandoned
 	if e := c.entries[key]; e != nil && now < e.revalidate {
-		if now < e.expires || joinable || c.refreshing >= maxRefreshes {
-			return joined{ans: e.ans, freshUntil: e.expires}
+		if now < e.expires {
+			c.hits++
+			return joined{ans: e.ans}
 		}
-		cl = c.newCall(key, notAfter, timeout)
+		c.revalidated++
+		if c.servesStale(key, e, now) {
+			return joined{ans: e.ans}
+		}
+		cl := c.newCall(key, notAfter, timeout)
 		cl.background = true
 		cl.waiters = 0
 		c.refreshing++
-		return joined{ans: e.ans, freshUntil: e.expires, refresh: cl}
+		return joined{ans: e.ans, refresh: cl}
 	}
-	if joinable {
+	if cl := c.joinable(key); cl != nil {
 		cl.waiters++
 		return joined{cl: cl}
 	}
 	return joined{cl: c.newCall(key, notAfter, timeout), leader: true}
+}
+
+// joinable returns the call under way for key that a request may share, or
+// nil; c.mu must be held. A call that predates a webhook eviction, or that
+// every waiter has left, is not joinable.
+func (c *cache) joinable(key string) *call {
+	cl := c.inflight[key]
+	if cl != nil && cl.epoch == c.epoch && !cl.abandoned {
+		return cl
+	}
+	return nil
+}
+
+// servesStale reports whether e, past cacheTTL, is served as it is without
+// a new refresh: it is within staleWhileRevalidate and a refresh of it is
+// already under way (or the refreshes are at their bound); c.mu must be held.
+func (c *cache) servesStale(key string, e *entry, now int64) bool {
+	return now < e.revalidate && (c.joinable(key) != nil || c.refreshing >= maxRefreshes)
 }
 
 // newCall registers a call for key with one waiter; c.mu must be held.
@@ -235,11 +255,6 @@ func identify(m *Middleware, req *http.Request) (*answer, int) {
 		go refresh(in, key, j.refresh, resolverRequestHeader(req, &cr, in.settings))
 	}
 	if j.ans != nil {
-		if now < j.freshUntil {
-			in.metrics.hits.Add(1)
-		} else {
-			in.metrics.revalidated.Add(1)
-		}
 		return j.ans, 0
 	}
 	in.metrics.misses.Add(1)

@@ -114,13 +114,14 @@ func revalidating(c *authgear.Config) { c.CacheTTL = "0.05"; c.StaleWhileRevalid
 func pastTTL() { time.Sleep(80 * time.Millisecond) }
 
 func TestRevalidationServesAtOnceWithOneBackgroundCall(t *testing.T) {
-	f, h, _ := newHandler(t, func(c *authgear.Config) { revalidating(c); c.AllowedRoles = []string{"admin"} })
+	f, h, _ := newHandler(t, func(c *authgear.Config) { revalidating(c); withMetrics(c); c.AllowedRoles = []string{"admin"} })
 	expect(t, h, "Bearer user:alice", 200, "id-alice")
 	pastTTL()
 	// Alice is disabled; the resolver is slow to say so.
 	f.disabled.Store("alice", true)
 	f.hold()
-	// Served at once from the cache while the one background call is held.
+	// Served at once from the cache while the one background call is held:
+	// the first request starts it, the others find it under way.
 	for i := 0; i < 20; i++ {
 		expect(t, h, "Bearer user:alice", 200, "id-alice")
 	}
@@ -128,6 +129,8 @@ func TestRevalidationServesAtOnceWithOneBackgroundCall(t *testing.T) {
 	if got := f.calls.Load(); got != 2 {
 		t.Fatalf("resolver calls = %d, want 2: one background call for 20 requests", got)
 	}
+	awaitMetric(t, h, "authgear_requests_total", `,outcome="revalidated"`, 20)
+	awaitMetric(t, h, "authgear_requests_total", `,outcome="cache_hit"`, 0)
 	f.release(1)
 	// The policy applies to the refreshed answer, without a session.
 	eventually(t, "the refreshed answer applies (401)", func() bool {

@@ -14,14 +14,16 @@ import (
 // metrics counts what one middleware (one instance) did. Traefik does not
 // export a plugin's metrics (traefik/traefik#8685), so the plugin serves
 // them itself at metricsPath, in Prometheus' text format. Every counter is a
-// plain atomic: the hit path pays one Add.
+// plain atomic; the cache counts the hits and revalidations itself, under
+// the lock the hit path holds anyway (an Add costs a hit several
+// allocations under Yaegi).
 type metrics struct {
 	// Requests by outcome.
-	hits, misses, revalidated, anonymous atomic.Int64
-	unauthorized, forbidden, redirected  atomic.Int64
-	staleServed                          atomic.Int64
-	failedTimeout, failedOther           atomic.Int64 // answered 504 / 502
-	failedAnonymous                      atomic.Int64 // passed on without identity (onResolverError: anonymous)
+	misses, anonymous                   atomic.Int64
+	unauthorized, forbidden, redirected atomic.Int64
+	staleServed                         atomic.Int64
+	failedTimeout, failedOther          atomic.Int64 // answered 504 / 502
+	failedAnonymous                     atomic.Int64 // passed on without identity (onResolverError: anonymous)
 
 	// Resolver calls by result, and their latency.
 	callsOK, callsTimeout, callsTransport atomic.Int64
@@ -156,12 +158,13 @@ func exposition(instances []*instance) string {
 	family("authgear_requests_total", "counter", "Requests by outcome.")
 	for _, in := range instances {
 		mt := in.metrics
+		hits, revalidated := in.cache.servedCounts()
 		for _, o := range []struct {
 			name string
 			v    int64
 		}{
-			{"cache_hit", mt.hits.Load()}, {"cache_miss", mt.misses.Load()},
-			{"revalidated", mt.revalidated.Load()}, {"no_credential", mt.anonymous.Load()},
+			{"cache_hit", hits}, {"cache_miss", mt.misses.Load()},
+			{"revalidated", revalidated}, {"no_credential", mt.anonymous.Load()},
 			{"unauthorized", mt.unauthorized.Load()}, {"forbidden", mt.forbidden.Load()},
 			{"login_redirect", mt.redirected.Load()}, {"stale_served", mt.staleServed.Load()},
 			{"resolver_error_timeout", mt.failedTimeout.Load()}, {"resolver_error", mt.failedOther.Load()},
