@@ -189,26 +189,27 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	stripIdentityHeaders(req)
 
 	// 2. Which credentials does the request carry? (Without a Cookie or an
-	// Authorization header, none: then credentialKey's frame is not paid.)
+	// Authorization header, none: then serveWithCredentials's frame is not
+	// paid.)
 	if len(req.Header["Cookie"]) == 0 && len(req.Header["Authorization"]) == 0 {
 		serveWithoutCredentials(m, rw, req)
 		return
 	}
+	serveWithCredentials(m, rw, req)
+}
+
+// serveWithCredentials keys the request's credentials and serves a cache
+// hit: a fresh answer that needs nothing but its headers; everything else
+// goes to serveNotFresh. A function of its own, so that requests without
+// credentials do not pay for its frame under Yaegi.
+func serveWithCredentials(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	key := credentialKey(req, m.cookies)
 	if key == "" {
 		serveWithoutCredentials(m, rw, req)
 		return
 	}
-	serveWithCredentials(m, rw, req, key)
-}
-
-// serveWithCredentials serves a cache hit: a fresh answer that needs
-// nothing but its headers; everything else goes to serveNotFresh. A
-// function of its own, so that requests without credentials do not pay
-// for its frame under Yaegi.
-func serveWithCredentials(m *Middleware, rw http.ResponseWriter, req *http.Request, key string) {
 	if m.schemeKeyed {
-		key = scopedKey(key, resolverScheme(req, m.settings))
+		key = schemeScopedKey(m, req, key)
 	}
 	c := m.cache
 	c.mu.Lock()
@@ -242,6 +243,12 @@ func serveNotFresh(m *Middleware, rw http.ResponseWriter, req *http.Request, key
 	c.mu.Unlock()
 	applyIdentity(req.Header, e.ans)
 	m.next.ServeHTTP(rw, req)
+}
+
+// schemeScopedKey is key scoped to the resolver scheme the request is sent
+// with (a bare resolverHost).
+func schemeScopedKey(m *Middleware, req *http.Request, key string) string {
+	return scopedKey(key, resolverScheme(req, m.settings))
 }
 
 // serveOwnPath answers the webhook and metrics paths, and reports whether

@@ -123,33 +123,39 @@ func cookiePair(name, value string) string {
 }
 
 // credentialKey returns the cache key of the request's credentials, or ""
-// when it carries none: readCredentials(req).key() (before scopedKey), with the two usual
-// cases, a bearer token alone and one session cookie alone, computed without
-// building the credentials (this runs on every request under Yaegi). The
-// fuzz targets check that it always equals the general form.
+// when it carries none: readCredentials(req).key() (before scopedKey), with
+// the two usual cases, one session cookie alone and a bearer token alone,
+// computed without building the credentials (this runs on every request
+// under Yaegi, where a call pays for every slot of its callee's frame: each
+// case is a function of its own). The fuzz targets check that it always
+// equals the general form.
 func credentialKey(req *http.Request, names *cookieNames) string {
 	h := req.Header
-	cookies := h["Cookie"]
-	authorization := h["Authorization"]
-	if len(cookies) == 0 {
-		if len(authorization) != 1 {
-			if len(authorization) == 0 {
-				return ""
-			}
-			return generalKey(req, names)
-		}
-		sum := sha256.Sum256([]byte("A" + authorization[0]))
-		return string(sum[:])
+	if len(h["Authorization"]) == 0 && len(h["Cookie"]) == 1 && !strings.Contains(h["Cookie"][0], "app_") {
+		return sessionKey(req, names.session)
 	}
-	if len(cookies) > 1 || len(authorization) > 0 || strings.Contains(cookies[0], "app_") {
-		return generalKey(req, names)
-	}
-	c, err := req.Cookie(names.session)
+	return otherKey(req, names)
+}
+
+// sessionKey is the key of a request whose one credential can only be the
+// session cookie.
+func sessionKey(req *http.Request, session string) string {
+	c, err := req.Cookie(session)
 	if err != nil {
 		return ""
 	}
 	sum := sha256.Sum256([]byte("I" + c.Value + ";"))
 	return string(sum[:])
+}
+
+// otherKey is credentialKey for everything but a session cookie alone.
+func otherKey(req *http.Request, names *cookieNames) string {
+	h := req.Header
+	if len(h["Cookie"]) == 0 && len(h["Authorization"]) == 1 {
+		sum := sha256.Sum256([]byte("A" + h["Authorization"][0]))
+		return string(sum[:])
+	}
+	return generalKey(req, names)
 }
 
 // generalKey is the key of any set of credentials, or "" for none.
