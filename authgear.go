@@ -214,7 +214,7 @@ func serveWithCredentials(m *Middleware, rw http.ResponseWriter, req *http.Reque
 	c := m.cache
 	c.mu.Lock()
 	e := c.entries[key]
-	if e == nil || time.Now().UnixNano() >= e.expires || !e.ans.plain {
+	if e == nil || time.Now().UnixNano() >= e.hitUntil {
 		serveNotFresh(m, rw, req, key, e)
 		return
 	}

@@ -67,9 +67,12 @@ const statsEvery = 10000
 // entry is one cached answer. Its times are UnixNano; a bearer JWT's exp
 // caps all three.
 type entry struct {
-	key        string
-	ans        *answer
-	expires    int64 // fresh until then
+	key     string
+	ans     *answer
+	expires int64 // fresh until then
+	// hitUntil is expires for an answer that needs nothing but its headers
+	// (answer.plain), else 0: the hit path's one test.
+	hitUntil   int64
 	revalidate int64 // until then served at once while a background call refreshes it
 	staleUntil int64 // until then it may stand in for a failed resolver call
 	dead       int64 // the latest of the three: kept until then
@@ -220,6 +223,9 @@ func (c *cache) insert(key string, ans *answer, now, notAfter int64) {
 		e.expires = minTime(e.expires, notAfter)
 		e.revalidate = minTime(e.revalidate, notAfter)
 		e.staleUntil = minTime(e.staleUntil, notAfter)
+	}
+	if ans.plain {
+		e.hitUntil = e.expires
 	}
 	e.dead = e.revalidate
 	if e.staleUntil > e.dead {
