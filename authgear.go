@@ -191,7 +191,7 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 	// 2. Which credentials does the request carry? (Without a Cookie or an
 	// Authorization header, none: then serveWithCredentials's frame is not
 	// paid.)
-	if len(req.Header["Cookie"]) == 0 && len(req.Header["Authorization"]) == 0 {
+	if len(req.Header["Cookie"])+len(req.Header["Authorization"]) == 0 {
 		serveWithoutCredentials(m, rw, req)
 		return
 	}

@@ -35,7 +35,7 @@ func stripIdentityHeaders(req *http.Request) {
 			delete(h, name)
 		}
 	}
-	if len(h["Connection"]) > 0 || len(req.Trailer) > 0 {
+	if len(h["Connection"])+len(req.Trailer) > 0 {
 		stripIdentityNames(req)
 	}
 }
