@@ -75,7 +75,6 @@ type entry struct {
 	hitUntil   int64
 	revalidate int64 // until then served at once while a background call refreshes it
 	staleUntil int64 // until then it may stand in for a failed resolver call
-	dead       int64 // the latest of the three: kept until then
 	protected  bool  // in the protected segment
 
 	prevRecent, nextRecent     *entry
@@ -213,6 +212,16 @@ func (c *cache) len() int {
 	return len(c.entries)
 }
 
+// deadline is when e may be dropped: the end of its revalidation or its
+// staleIfError window, whichever is later. (Computed, not stored: an entry
+// stays within 128 bytes, one allocation size class.)
+func deadline(e *entry) int64 {
+	if e.staleUntil > e.revalidate {
+		return e.staleUntil
+	}
+	return e.revalidate
+}
+
 // insert adds or replaces the entry for key at time now, its windows capped
 // at notAfter when that is not 0; c.mu must be held.
 func (c *cache) insert(key string, ans *answer, now, notAfter int64) {
@@ -227,11 +236,7 @@ func (c *cache) insert(key string, ans *answer, now, notAfter int64) {
 	if ans.plain {
 		e.hitUntil = e.expires
 	}
-	e.dead = e.revalidate
-	if e.staleUntil > e.dead {
-		e.dead = e.staleUntil
-	}
-	if c.retired || e.dead <= now {
+	if c.retired || deadline(e) <= now {
 		return // nothing to keep: the cache is off, or the token has expired
 	}
 	if old := c.entries[key]; old != nil {
@@ -239,7 +244,7 @@ func (c *cache) insert(key string, ans *answer, now, notAfter int64) {
 	}
 	for len(c.entries) >= c.maxSize {
 		victim := c.inserted.front
-		if victim == nil || now < victim.dead {
+		if victim == nil || now < deadline(victim) {
 			victim = c.probation.back
 			if victim == nil {
 				victim = c.protected.back
