@@ -101,7 +101,6 @@ func (r resolverCtl) during(ctx context.Context, f func() error) (int64, error) 
 	return after - before, err
 }
 
-// calls returns the number of resolve requests received so far.
 func (r resolverCtl) calls(ctx context.Context) (int64, error) {
 	var v struct{ Calls int64 }
 	body, err := requestOK(ctx, checkClient, http.MethodGet, "http://"+string(r)+standin.ControlPrefix+"calls", "")

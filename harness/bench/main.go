@@ -6,6 +6,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"flag"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/serve"
 )
 
 func main() {
@@ -50,9 +52,7 @@ func run(ctx context.Context, o options, log io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if o.out == "" {
-		o.out = filepath.Join(root, "harness", "bench", "results.md")
-	}
+	o.out = cmp.Or(o.out, filepath.Join(root, "harness", "bench", "results.md"))
 	if err := ensureTools(ctx, log); err != nil {
 		return err
 	}
@@ -142,11 +142,9 @@ type options struct {
 // quickDefaults are -quick's values of the flags not given.
 var quickDefaults = map[string]string{"duration": "2s", "reps": "1", "sessions": "20000"}
 
-// parseOptions reads the flags in args.
 func parseOptions(args []string, stderr io.Writer) (options, error) {
 	var o options
 	fs := flag.NewFlagSet("bench (make bench BENCH_FLAGS=...)", flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	fs.DurationVar(&o.duration, "duration", 10*time.Second, "length of one timed wrk run")
 	fs.DurationVar(&o.warmup, "warmup", time.Second, "untimed wrk run per row before the timed ones")
 	counts := map[string]*int{"connections": &o.connections, "threads": &o.threads, "reps": &o.reps, "burst": &o.burst, "sessions": &o.sessions}
@@ -158,11 +156,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	latencies := fs.String("latency", "0,20ms", "resolver latencies, comma-separated (a bare number is milliseconds): one table each")
 	fs.StringVar(&o.out, "out", "", "where to write the Markdown report (default bench/results.md)")
 	fs.BoolVar(&o.quick, "quick", false, "development mode: 2 s runs, 1 repetition, 20000 sessions (explicit flags still win)")
-	if err := fs.Parse(args); err != nil {
+	if err := serve.Parse(fs, args, stderr); err != nil {
 		return o, err
-	}
-	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected arguments %q: all settings are flags (see -h)", fs.Args())
 	}
 	if o.quick {
 		set := map[string]bool{}

@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -21,7 +22,6 @@ type report struct {
 	micro              *microResult
 }
 
-// markdown renders the report.
 func (r *report) markdown() string {
 	var b strings.Builder
 	o := r.opts
@@ -110,14 +110,11 @@ func writeMicro(b *strings.Builder, m *microResult) {
 	if m.err != nil {
 		fmt.Fprintf(b, "**Not run:** %v\n\n", m.err)
 	}
-	yaegi := map[string]benchLine{}
-	for _, l := range m.yaegi {
-		yaegi[l.name] = l
-	}
 	var rows [][]string
 	for _, c := range m.compiled {
 		row := []string{strings.TrimPrefix(c.name, "Benchmark"), fmtNs(c.nsPerOp), fmt.Sprintf("%.0f", c.allocsPerOp), "n/a", "n/a", "n/a"}
-		if y, ok := yaegi[c.name]; ok {
+		if i := slices.IndexFunc(m.yaegi, func(y benchLine) bool { return y.name == c.name }); i >= 0 {
+			y := m.yaegi[i]
 			row[3], row[4] = fmtNs(y.nsPerOp), fmt.Sprintf("%.0f", y.allocsPerOp)
 			if c.nsPerOp > 0 {
 				row[5] = fmt.Sprintf("%.1f ×", y.nsPerOp/c.nsPerOp)

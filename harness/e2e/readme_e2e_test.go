@@ -22,8 +22,7 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 )
 
-// localPlugins is the README's static snippet under localPlugins, without
-// the catalog version.
+// localPlugins is the README's static snippet under localPlugins, no version.
 func localPlugins(t *testing.T) string {
 	t.Helper()
 	var out []string

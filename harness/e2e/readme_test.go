@@ -314,9 +314,8 @@ func TestLabelsToYAML(t *testing.T) {
 	}
 }
 
-// parseYAML parses one document, every scalar as its string (as labels give
-// them), so that file and label snippets compare value for value; nil for an
-// empty one.
+// parseYAML parses one document (nil for an empty one), every scalar as its
+// string as labels give them: file and label snippets compare value for value.
 func parseYAML(src string) (any, error) {
 	var doc any
 	if err := yaml.Unmarshal([]byte(src), &doc); err != nil {
@@ -332,21 +331,18 @@ func stringScalars(v any) any {
 		for k, e := range v {
 			v[k] = stringScalars(e)
 		}
-		return v
 	case []any:
 		for i, e := range v {
 			v[i] = stringScalars(e)
 		}
-		return v
 	case nil:
-		return nil
 	default:
 		return fmt.Sprint(v)
 	}
+	return v
 }
 
-// emitYAML renders v as YAML, quoting strings that would read as another
-// type.
+// emitYAML renders v as YAML, quoting strings that read as another type.
 func emitYAML(v any) string {
 	out, err := yaml.Marshal(v)
 	if err != nil {

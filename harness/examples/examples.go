@@ -29,8 +29,7 @@ import (
 // PluginConf is Traefik's dynamic.PluginConf: one plugin's options.
 type PluginConf map[string]any
 
-// Dynamic is the part of Traefik's dynamic configuration the examples use,
-// with Traefik's field names.
+// Dynamic is the part of Traefik's dynamic configuration the examples use.
 type Dynamic struct {
 	HTTP *struct {
 		Routers map[string]*struct {
@@ -124,8 +123,7 @@ func DecodeLabels(labels []string) (*Dynamic, error) {
 		m[k] = v
 	}
 	d := &Dynamic{}
-	err := parser.Decode(m, d, parser.DefaultRootName, "traefik.http")
-	return d, err
+	return d, parser.Decode(m, d, parser.DefaultRootName, "traefik.http")
 }
 
 // DecodeFlags decodes Traefik command-line flags as Traefik does.
@@ -148,8 +146,7 @@ func (d *Dynamic) Middlewares() map[string]PluginConf {
 	return out
 }
 
-// Decode turns plugin options into a Config as Traefik does
-// (pkg/plugins/middlewares.go).
+// Decode turns plugin options into a Config as Traefik's pkg/plugins does.
 func Decode(options PluginConf) (*authgear.Config, error) {
 	cfg := authgear.CreateConfig()
 	dec, err := mapstructure.NewDecoder(&mapstructure.DecoderConfig{

@@ -16,9 +16,8 @@ const floodMaxEntries = 10000
 // randomPrefix is a prefix for session cookies no earlier run sent.
 func randomPrefix(letter string) string { return letter + rand.Text()[:10] + "-" }
 
-// floodMiddleware has a cacheTTL longer than the flood, so that the
-// returning user's entry is still fresh after it: what is measured is
-// eviction, not expiry.
+// floodMiddleware's cacheTTL outlasts the flood, so that the returning user's
+// entry is still fresh after it: what is measured is eviction, not expiry.
 var floodMiddleware = stack.Middleware{Name: "flood", Options: map[string]any{"cacheTTL": "30m", "cacheMaxEntries": floodMaxEntries}}
 
 // runFlood sends requests that each carry a new random session cookie
@@ -107,8 +106,7 @@ func runFlood(o *options, e *env, rep *report) error {
 	return nil
 }
 
-// peakRSS runs f while reading Traefik's resident memory every second, and
-// returns the largest reading.
+// peakRSS runs f and returns the largest of Traefik's RSS readings, one a second.
 func peakRSS(e *env, f func()) int64 {
 	done, peak := make(chan struct{}), make(chan int64)
 	go func() {

@@ -29,7 +29,6 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 )
 
-// options are the command's flags.
 type options struct {
 	quick                           bool
 	parts, out                      string
@@ -178,16 +177,9 @@ func (r *report) check(part, figure, value, limit string, pass bool) {
 
 // failed returns the rows whose limit does not hold.
 func (r *report) failed() []row {
-	var out []row
-	for _, x := range r.rows {
-		if x.result == "FAIL" {
-			out = append(out, x)
-		}
-	}
-	return out
+	return slices.DeleteFunc(slices.Clone(r.rows), func(x row) bool { return x.result != "FAIL" })
 }
 
-// markdown renders the table.
 func (r *report) markdown() string {
 	esc := strings.NewReplacer("|", `\|`, "\n", " ").Replace // keeps a cell inside its column
 	var b strings.Builder
@@ -219,7 +211,6 @@ func (t tally) String() string {
 	return count(t.n) + " (" + t.first + ")"
 }
 
-// mib renders a byte count in MiB.
 func mib(n int64) string { return fmt.Sprintf("%.1f MiB", float64(n)/(1<<20)) }
 
 // mibs renders byte counts in MiB, "a → b → ...".

@@ -88,8 +88,7 @@ var spoofWays = []spoofWay{
 	{name: "undeclared trailer", method: http.MethodPost, trailer: []string{"{n}: {v}"}, h1Only: true},
 }
 
-// message is w's HTTP/1.1 request with the forged headers fs and the
-// credential c.
+// message is w's HTTP/1.1 request with the forged headers fs and credential c.
 func (w spoofWay) message(path, host string, fs []field, c credential) []byte {
 	var lines, trailers, names []string
 	for k, vs := range c.header {
@@ -208,10 +207,9 @@ func runSpoof(_ *options, e *env, rep *report) error {
 		for _, fs := range subjects(proto != "HTTP/1.1") {
 			for _, w := range spoofWays {
 				for _, t := range spoofTargets {
-					// Go's HTTP/2 server, in Traefik, closes the whole connection
-					// (PROTOCOL_ERROR) when trailers come for a stream it has
-					// answered: over HTTP/2, trailers go only where the request is
-					// passed on.
+					// Traefik's Go HTTP/2 server closes the connection (PROTOCOL_ERROR)
+					// on trailers for a stream it has answered: over HTTP/2,
+					// trailers go only where the request is passed on.
 					if proto != "HTTP/1.1" && (w.h1Only || w.trailer != nil && t.status > 200) {
 						continue
 					}

@@ -18,7 +18,6 @@ import (
 
 func main() { serve.Main("echo-backend", run) }
 
-// run serves the echo backend until ctx is done.
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("echo-backend", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:3002", "address to listen on")

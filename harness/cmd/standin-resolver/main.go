@@ -57,6 +57,5 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *latency > 0 {
 		resolver.SetFault(standin.Fault{Latency: *latency})
 	}
-	// Close releases hanging requests at shutdown.
 	return serve.Serve(ctx, "standin-resolver", *addr, resolver, stdout, resolver.Close)
 }

@@ -16,8 +16,7 @@ import (
 
 const usersFile = "../../../testdata/users.json"
 
-// start runs the command on a free port until the test ends, and returns
-// its base URL.
+// start runs the command on a free port for the test and returns its base URL.
 func start(t *testing.T, args ...string) string {
 	return serve.Start(t, "standin-resolver", run, append([]string{"-addr", "127.0.0.1:0", "-users", usersFile}, args...)...)
 }

@@ -45,27 +45,24 @@ type Request struct {
 // Handler returns the echo backend (see the package doc); the JSON echo
 // carries X-Echo-Authgear, the AuthgearSummary of the headers received.
 func Handler() http.Handler {
-	return http.HandlerFunc(serve)
-}
-
-func serve(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case r.URL.Path == PathSmall || isSmall(r.URL.RawQuery): // nothing to encode: the benchmark backend
-		w.Header()["Content-Type"] = []string{"text/plain; charset=utf-8"}
-		_, _ = w.Write(smallBody)
-	case r.URL.Path == PathWebSocket:
-		serveWebSocket(w, r)
-	case r.URL.Path == PathSSE:
-		serveSSE(w, r)
-	default:
-		serveEcho(w, r)
-	}
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch {
+		case r.URL.Path == PathSmall || isSmall(r.URL.RawQuery): // nothing to encode: the benchmark backend
+			w.Header()["Content-Type"] = []string{"text/plain; charset=utf-8"}
+			_, _ = w.Write(smallBody)
+		case r.URL.Path == PathWebSocket:
+			serveWebSocket(w, r)
+		case r.URL.Path == PathSSE:
+			serveSSE(w, r)
+		default:
+			serveEcho(w, r)
+		}
+	})
 }
 
 var smallBody = []byte("ok")
 
-// isSmall reports whether the raw query holds the parameter small=1, without
-// parsing the whole query.
+// isSmall reports whether the raw query has small=1, without parsing it all.
 func isSmall(q string) bool { return strings.Contains("&"+q+"&", "&small=1&") }
 
 func serveEcho(w http.ResponseWriter, r *http.Request) {

@@ -4,5 +4,5 @@ package harness
 
 import "syscall"
 
-// sysProcAttr has nothing to add outside Linux.
-func sysProcAttr() *syscall.SysProcAttr { return nil }
+// SysProcAttr has nothing to add outside Linux.
+func SysProcAttr() *syscall.SysProcAttr { return nil }

@@ -17,8 +17,7 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
 )
 
-// hello is the harness's own test plugin (testdata/hello) as a middleware
-// on every path.
+// hello is the harness's test plugin (testdata/hello) on every path.
 func hello(greeting string) ([]stack.Middleware, []stack.Route) {
 	body := map[string]any{"plugin": map[string]any{"authgear": map[string]any{"greeting": greeting}}}
 	return []stack.Middleware{{Name: "hello", Body: body}}, []stack.Route{{Middlewares: []string{"hello"}}}

@@ -50,11 +50,10 @@ func Parse(fs *flag.FlagSet, args []string, stderr io.Writer) error {
 	return nil
 }
 
-// Serve listens on addr, prints "<name> listening on http://<addr>" to
-// stdout once the port is open, and serves h until ctx is done; then it calls
-// beforeShutdown (if not nil: to release long requests) and shuts down,
-// waiting at most 5 s. There is no write timeout: WebSocket and SSE answers
-// are long-lived.
+// Serve listens on addr, prints "<name> listening on http://<addr>" to stdout
+// once the port is open, serves h until ctx is done, then calls beforeShutdown
+// (if not nil: to release long requests) and shuts down within 5 s. No write
+// timeout: WebSocket and SSE answers are long-lived.
 func Serve(ctx context.Context, name, addr string, h http.Handler, stdout io.Writer, beforeShutdown func()) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

@@ -9,13 +9,17 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"gopkg.in/yaml.v3"
 
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/echo"
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/standin"
 )
@@ -26,7 +30,6 @@ const PublicHost = "auth.example.test"
 
 // Middleware is one middleware of the dynamic configuration.
 type Middleware struct {
-	// Name is the middleware's name in Traefik.
 	Name string
 	// Options are the plugin's; resolverURL and resolverHost are filled in.
 	Options map[string]any
@@ -48,7 +51,6 @@ type Route struct {
 	Prefix string
 	// EntryPoints default to Traefik's own choice (every entrypoint).
 	EntryPoints []string
-	// Middlewares are applied in order.
 	Middlewares []string
 	// TLS serves the route with Traefik's default certificate.
 	TLS bool
@@ -116,54 +118,47 @@ func Start(ctx context.Context, o Options) (_ *Stack, err error) {
 // startServers starts the backend and every stand-in the options ask for.
 func (s *Stack) startServers() error {
 	o := s.opts
-	backendURL := o.BackendURL
-	if backendURL == "" {
+	if o.BackendURL == "" {
 		var err error
 		if s.Backend, err = startBackend(o.Backend); err != nil {
 			return err
 		}
 		s.closers = append(s.closers, s.Backend.close)
-		backendURL = s.Backend.URL
+		s.opts.BackendURL = s.Backend.URL
 	}
-	s.opts.BackendURL = backendURL
 	shared, sharedHost := o.ResolverURL, o.ResolverHost
 	for _, mw := range o.Middlewares {
 		if mw.Body != nil {
 			continue
 		}
+		url, host := shared, sharedHost
 		switch {
 		case mw.ResolverDown:
 			addr, err := harness.FreeAddr()
 			if err != nil {
 				return err
 			}
-			s.ResolverURLs[mw.Name] = "http://" + addr + standin.PathResolve
-			s.resolverHosts[mw.Name] = PublicHost
+			url, host = "http://"+addr+standin.PathResolve, PublicHost
 		case mw.OwnResolver:
 			r, err := s.startResolver(mw.CookiePrefix)
 			if err != nil {
 				return err
 			}
-			s.Resolvers[mw.Name] = r
-			s.ResolverURLs[mw.Name] = r.URL
-			s.resolverHosts[mw.Name] = r.PublicHost
-		default:
-			if shared == "" {
-				r, err := s.startResolver("")
-				if err != nil {
-					return err
-				}
-				s.Resolver, shared, sharedHost = r, r.URL, r.PublicHost
+			s.Resolvers[mw.Name], url, host = r, r.URL, r.PublicHost
+		case shared == "":
+			r, err := s.startResolver("")
+			if err != nil {
+				return err
 			}
-			s.ResolverURLs[mw.Name] = shared
-			s.resolverHosts[mw.Name] = sharedHost
+			s.Resolver, shared, sharedHost = r, r.URL, r.PublicHost
+			url, host = shared, sharedHost
 		}
+		s.ResolverURLs[mw.Name], s.resolverHosts[mw.Name] = url, host
 	}
 	return nil
 }
 
-// startResolver starts an in-process stand-in for the stack's users with the
-// given cookie prefix; Stop closes it.
+// startResolver starts an in-process stand-in for the stack's users; Stop closes it.
 func (s *Stack) startResolver(cookiePrefix string) (*Resolver, error) {
 	var cfg standin.Config
 	var err error
@@ -173,7 +168,7 @@ func (s *Stack) startResolver(cookiePrefix string) (*Resolver, error) {
 		return nil, err
 	}
 	cfg.CookiePrefix = cookiePrefix
-	r, err := StartResolver(cfg)
+	r, err := startResolver(cfg, false)
 	if err == nil {
 		s.closers = append(s.closers, r.Close)
 	}
@@ -226,7 +221,11 @@ func (s *Stack) WaitRoutes(routes []Route, mws []Middleware) error {
 		if len(r.EntryPoints) > 0 {
 			ep = r.EntryPoints[0]
 		}
-		url := s.EntryPointURL(ep) + strings.TrimSuffix(cmp.Or(r.Prefix, "/"), "/") + "/"
+		url := s.Traefik.URL
+		if addr, ok := s.opts.Traefik.EntryPoints[ep]; ok {
+			url = "http://" + addr
+		}
+		url += strings.TrimSuffix(cmp.Or(r.Prefix, "/"), "/") + "/"
 		if err := s.Traefik.WaitRequest(func() *http.Request {
 			req, _ := http.NewRequest(http.MethodGet, url, nil)
 			return req
@@ -235,14 +234,6 @@ func (s *Stack) WaitRoutes(routes []Route, mws []Middleware) error {
 		}
 	}
 	return nil
-}
-
-// EntryPointURL is http://<address> of an entrypoint ("web" is Traefik.URL).
-func (s *Stack) EntryPointURL(name string) string {
-	if addr, ok := s.opts.Traefik.EntryPoints[name]; ok {
-		return "http://" + addr
-	}
-	return s.Traefik.URL
 }
 
 // URL is the web entrypoint's URL of a path.
@@ -334,3 +325,103 @@ func DefaultRoutes(mws []Middleware) []Route {
 func ForwardAuth(resolverURL string) map[string]any {
 	return map[string]any{"forwardAuth": map[string]any{"address": resolverURL, "authResponseHeadersRegex": "^X-Authgear-"}}
 }
+
+// Resolver is a stand-in resolver on a fixed loopback address that can stop
+// listening (connections refused) and listen again.
+type Resolver struct {
+	*standin.Resolver
+	// URL is the resolve endpoint's URL.
+	URL string
+	// PublicHost is the Authgear app's public host the stand-in expects.
+	PublicHost string
+
+	addr string
+	mu   sync.Mutex // protects srv
+	srv  *http.Server
+}
+
+// StartPublicResolver serves a stand-in with cfg on a free loopback port, its
+// own address as the app's public host, as when resolverURL is the app's
+// public URL: a plugin without resolverHost (the README's snippets) then gets
+// bearer tokens resolved.
+func StartPublicResolver(cfg standin.Config) (*Resolver, error) { return startResolver(cfg, true) }
+
+func startResolver(cfg standin.Config, public bool) (*Resolver, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := l.Addr().String()
+	if public {
+		cfg.PublicHost = addr
+	}
+	r := &Resolver{Resolver: standin.New(cfg), URL: "http://" + addr + standin.PathResolve, PublicHost: cfg.PublicHost, addr: addr}
+	r.serve(l)
+	return r, nil
+}
+
+func (r *Resolver) serve(l net.Listener) {
+	srv := &http.Server{Handler: r.Resolver}
+	r.mu.Lock()
+	r.srv = srv
+	r.mu.Unlock()
+	go srv.Serve(l)
+}
+
+// StopListening closes the listener and every connection: new calls are
+// refused until Listen.
+func (r *Resolver) StopListening() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.srv != nil {
+		r.srv.Close()
+		r.srv = nil
+	}
+}
+
+// Listen serves again on the same address.
+func (r *Resolver) Listen() error {
+	l, err := net.Listen("tcp", r.addr)
+	if err != nil {
+		return err
+	}
+	r.serve(l)
+	return nil
+}
+
+// Close releases hanging requests, then stops serving.
+func (r *Resolver) Close() {
+	r.Resolver.Close()
+	r.StopListening()
+}
+
+// Backend is the echo backend in process, counting the requests that reach it.
+type Backend struct {
+	// URL is the backend's base URL.
+	URL string
+	// Hits counts the requests it received.
+	Hits atomic.Int64
+	srv  *http.Server
+}
+
+// startBackend serves echo (wrapped by wrap, if not nil) on a free port.
+func startBackend(wrap func(http.Handler) http.Handler) (*Backend, error) {
+	h := echo.Handler()
+	if wrap != nil {
+		h = wrap(h)
+	}
+	b := &Backend{}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	b.URL = "http://" + l.Addr().String()
+	b.srv = &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b.Hits.Add(1)
+		h.ServeHTTP(w, r)
+	})}
+	go b.srv.Serve(l)
+	return b, nil
+}
+
+func (b *Backend) close() { b.srv.Close() }

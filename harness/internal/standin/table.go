@@ -2,6 +2,7 @@ package standin
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -154,10 +155,7 @@ func bearerToken(req *http.Request) string {
 // requestHost is the host Authgear checks a token's audience against:
 // X-Forwarded-Host when present (TRUST_PROXY=true), else Host.
 func requestHost(req *http.Request) string {
-	if h := req.Header.Get("X-Forwarded-Host"); h != "" {
-		return h
-	}
-	return req.Host
+	return cmp.Or(req.Header.Get("X-Forwarded-Host"), req.Host)
 }
 
 // User is one account the stand-in knows, with every credential that resolves
@@ -213,7 +211,7 @@ func (c Config) Validate() error {
 	if !validHeaderValue(c.PublicHost) || strings.ContainsAny(c.PublicHost, " /") {
 		return fmt.Errorf("publicHost %q: must be a bare host[:port] such as auth.example.com", c.PublicHost)
 	}
-	if c.CookiePrefix != "" && !validCookieName(c.CookiePrefix) {
+	if strings.Trim(c.CookiePrefix, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") != "" {
 		return fmt.Errorf("cookiePrefix %q: only cookie-name characters are allowed (letters, digits, - _ .)", c.CookiePrefix)
 	}
 	ids := make(map[string]int, len(c.Users))
@@ -278,9 +276,4 @@ func validHeaderValue(s string) bool {
 // when it parses a Cookie header.
 func validCookieValue(s string) bool {
 	return !strings.ContainsFunc(s, func(c rune) bool { return c <= 0x20 || c >= 0x7f || strings.ContainsRune("\",;\\", c) })
-}
-
-// validCookieName allows letters, digits, '-', '_' and '.'.
-func validCookieName(s string) bool {
-	return strings.Trim(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.") == ""
 }
