@@ -298,7 +298,7 @@ func TestResolverFailures(t *testing.T) {
 		{"503 serves the stale answer", "0", "1h", "reject", 503, 200, 502},
 		{"timeout serves the stale answer", "0", "1h", "reject", 0, 200, 504},
 		{"a refused connection serves the stale answer", "0", "1h", "reject", -1, 200, 502},
-		{"431 from a client's oversized header does not", "0", "1h", "reject", 431, 502, 502},
+		{"431 from a client's oversized header does not, and is passed on", "0", "1h", "reject", 431, 431, 431},
 		{"400 does not", "0", "1h", "reject", 400, 502, 502},
 		{"404 does not", "0", "1h", "reject", 404, 502, 502},
 		{"a redirect does not", "0", "1h", "reject", 301, 502, 502},

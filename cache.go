@@ -14,11 +14,11 @@ import (
 //
 // It is a segmented LRU, in the spirit of groupcache's lru: an entry enters
 // the probation segment, and moves to the protected one (at most 80 % of the
-// entries) when it is hit again. A full cache evicts an entry past all its
-// windows first, then the least recently used on probation, so a flood of
-// credentials that are each seen once (a scanner's random cookies, junk
-// tokens) cycles through probation and cannot evict identities that came
-// back.
+// entries) when it is hit again and holds a valid session. A full cache
+// evicts an entry past all its windows first, then the least recently used
+// on probation, so a flood of credentials that Authgear does not recognise
+// (a scanner's random cookies, junk tokens, each sent once or many times)
+// cycles through probation and cannot evict signed-in users who came back.
 //
 // Intrusive lists thread the entries: one recency list per segment,
 // insertion order (for the entries past all their windows), and one list per
@@ -103,9 +103,14 @@ func newCache(ttl, revalidate, staleIfError int64, maxSize int) *cache {
 	}
 }
 
-// touch records a hit: a protected entry moves to the front of its segment,
+// touch records a hit: a protected entry moves to the front of its segment;
 // one on probation is promoted (demoting the protected segment's least
-// recently used if it is full); c.mu must be held.
+// recently used if it is full) when it holds a valid session, and otherwise
+// moves to the front of probation; c.mu must be held.
+//
+// Only a signed-in user's answer is ever promoted: a scanner that sends
+// each junk credential twice (or a thousand times) still cycles through
+// probation, and cannot push a returning user out of the protected segment.
 func touch(c *cache, e *entry) {
 	if e.protected {
 		unlinkFrom(&c.protected, e)
@@ -113,6 +118,10 @@ func touch(c *cache, e *entry) {
 		return
 	}
 	unlinkFrom(&c.probation, e)
+	if e.ans.userID == "" {
+		pushFront(&c.probation, e)
+		return
+	}
 	e.protected = true
 	pushFront(&c.protected, e)
 	c.protectedLen++

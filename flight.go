@@ -43,9 +43,12 @@ type call struct {
 	abandoned bool // every waiter left and ctx was cancelled (c.mu)
 }
 
-// maxRefreshes bounds the background refreshes under way per middleware;
-// past it, answers in their revalidation window are served without one (a
-// later request starts it).
+// maxRefreshes bounds the background refreshes under way per middleware.
+// Past it, a request whose answer is in its revalidation window and not
+// being refreshed waits for a resolver call of its own, as on a miss
+// (within timeout): an answer is never served past cacheTTL unless a
+// refresh of it is under way, so that a slow resolver and a flood of other
+// credentials cannot hold off a revocation.
 const maxRefreshes = 32
 
 // joined is what join found for a request's credentials.
@@ -82,15 +85,21 @@ func (c *cache) join(key string, now, notAfter int64, timeout time.Duration) joi
 			c.hits++
 			return joined{ans: e.ans}
 		}
-		c.revalidated++
 		if c.servesStale(key, e, now) {
+			c.revalidated++
 			return joined{ans: e.ans}
 		}
-		cl := c.newCall(key, notAfter, timeout)
-		cl.background = true
-		cl.waiters = 0
-		c.refreshing++
-		return joined{ans: e.ans, refresh: cl}
+		if c.refreshing < maxRefreshes {
+			c.revalidated++
+			cl := c.newCall(key, notAfter, timeout)
+			cl.background = true
+			cl.waiters = 0
+			c.refreshing++
+			return joined{ans: e.ans, refresh: cl}
+		}
+		// No refresh can start: the request makes its own call and waits
+		// for it, as on a miss, instead of keeping the answer alive
+		// unchecked (see maxRefreshes).
 	}
 	if cl := c.joinable(key); cl != nil {
 		cl.waiters++
@@ -112,9 +121,9 @@ func (c *cache) joinable(key string) *call {
 
 // servesStale reports whether e, past cacheTTL, is served as it is without
 // a new refresh: it is within staleWhileRevalidate and a refresh of it is
-// already under way (or the refreshes are at their bound); c.mu must be held.
+// already under way; c.mu must be held.
 func (c *cache) servesStale(key string, e *entry, now int64) bool {
-	return now < e.revalidate && (c.joinable(key) != nil || c.refreshing >= maxRefreshes)
+	return now < e.revalidate && c.joinable(key) != nil
 }
 
 // newCall registers a call for key with one waiter; c.mu must be held.
@@ -248,6 +257,12 @@ func identify(m *Middleware, req *http.Request) (*answer, int) {
 	if m.schemeKeyed {
 		cr.scheme = resolverScheme(req, m.settings)
 	}
+	if credentialBytes(&cr, m.cookies) > maxCredentialBytes {
+		// Never sent, so never failing "as an outage" and never answered
+		// with a stale answer (see maxCredentialBytes).
+		in.metrics.credentialsTooLarge.Add(1)
+		return nil, http.StatusRequestHeaderFieldsTooLarge
+	}
 	key := cr.key()
 	now := time.Now().UnixNano()
 	j := in.cache.join(key, now, jwtExpiry(cr.authorization), m.settings.timeout)
@@ -279,7 +294,7 @@ func identify(m *Middleware, req *http.Request) (*answer, int) {
 	if m.settings.anonymousOnError {
 		return nil, 0
 	}
-	status := failureStatus(cl.err)
+	status := failureStatus(cl.status, cl.err)
 	if status == http.StatusGatewayTimeout {
 		in.metrics.failedTimeout.Add(1)
 	} else {

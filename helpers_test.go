@@ -95,11 +95,14 @@ func newFakeResolver(t testing.TB) *fakeResolver {
 	return f
 }
 
-// newTLSResolver is the fake over TLS and HTTP/2, and its certificate's PEM.
-func newTLSResolver(t testing.TB) (*fakeResolver, string) {
+// newTLSResolver is the fake over TLS and HTTP/2, and its certificate's PEM;
+// maxHeaderBytes, when not 0, is its header limit (which HTTP/2 advertises
+// as SETTINGS_MAX_HEADER_LIST_SIZE, plus 320 bytes).
+func newTLSResolver(t testing.TB, maxHeaderBytes int) (*fakeResolver, string) {
 	f := newFakeResolver(t)
 	f.srv.Close()
 	f.srv = httptest.NewUnstartedServer(http.HandlerFunc(f.serve))
+	f.srv.Config.MaxHeaderBytes = maxHeaderBytes
 	f.srv.EnableHTTP2 = true
 	f.srv.StartTLS()
 	return f, string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: f.srv.Certificate().Raw}))

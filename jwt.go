@@ -7,16 +7,28 @@ import (
 	"strings"
 )
 
-// jwtExpiry returns the exp of a bearer token that is a JWT, as UnixNano, or
-// 0: its cache entry, stale windows included, never outlives it. The
-// signature is not checked, and need not be: exp can only shorten an
-// entry's life, and Authgear checked the token when it resolved it. Opaque
-// tokens, malformed ones and several Authorization values are not JWTs.
+// jwtExpiry returns the earliest exp of the bearer tokens that are JWTs, as
+// UnixNano, or 0 for none: the cache entry, stale windows included, never
+// outlives it. Every Authorization value counts, not only a lone one:
+// Authgear reads the first, and a request that repeats a token must not
+// drop the cap; the earliest exp of all of them is never later than the exp
+// of the one Authgear read. The signature is not checked, and need not be:
+// exp can only shorten an entry's life, and Authgear checked the token when
+// it resolved it. Opaque and malformed tokens have no exp.
 func jwtExpiry(authorization []string) int64 {
-	if len(authorization) != 1 {
-		return 0
+	earliest := int64(0)
+	for _, value := range authorization {
+		if exp := bearerExpiry(value); exp != 0 && (earliest == 0 || exp < earliest) {
+			earliest = exp
+		}
 	}
-	scheme, token, ok := strings.Cut(authorization[0], " ")
+	return earliest
+}
+
+// bearerExpiry returns the exp of one Authorization value that is a bearer
+// JWT, as UnixNano, or 0.
+func bearerExpiry(value string) int64 {
+	scheme, token, ok := strings.Cut(value, " ")
 	if !ok || !strings.EqualFold(scheme, "bearer") {
 		return 0
 	}

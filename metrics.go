@@ -24,6 +24,7 @@ type metrics struct {
 	staleServed                         atomic.Int64
 	failedTimeout, failedOther          atomic.Int64 // answered 504 / 502
 	failedAnonymous                     atomic.Int64 // passed on without identity (onResolverError: anonymous)
+	credentialsTooLarge                 atomic.Int64 // answered 431 without a resolver call (maxCredentialBytes)
 
 	// Resolver calls by result, and their latency.
 	callsOK, callsTimeout, callsTransport atomic.Int64
@@ -58,7 +59,7 @@ func (mt *metrics) observeCall(r *callResult, took time.Duration) {
 		mt.callsStatus.Add(1)
 	case isCancelled(r.err):
 		mt.callsCancelled.Add(1)
-	case failureStatus(r.err) == http.StatusGatewayTimeout:
+	case failureStatus(0, r.err) == http.StatusGatewayTimeout:
 		mt.callsTimeout.Add(1)
 	default:
 		mt.callsTransport.Add(1)
@@ -169,6 +170,7 @@ func exposition(instances []*instance) string {
 			{"login_redirect", mt.redirected.Load()}, {"stale_served", mt.staleServed.Load()},
 			{"resolver_error_timeout", mt.failedTimeout.Load()}, {"resolver_error", mt.failedOther.Load()},
 			{"resolver_error_anonymous", mt.failedAnonymous.Load()},
+			{"credentials_too_large", mt.credentialsTooLarge.Load()},
 		} {
 			sample("authgear_requests_total", in, "outcome", o.name, o.v)
 		}

@@ -49,13 +49,55 @@ func newResolverTransport(s *settings) *http.Transport {
 // entry (staleIfError): only when Authgear could not answer (a timeout, a
 // transport error, a 5xx). A 4xx is an answer about the request itself, and
 // a client can provoke one (a header too large for the ingress gives 431), so
-// it must not extend a revoked session's life. status is the resolver's
-// answer, 0 when there was none.
+// it must not extend a revoked session's life; so must a transport error
+// about the request itself, which callResolver gives the status of the 4xx
+// it stands for. status is the resolver's answer, 0 when there was none.
 func allowsStale(status int, err error) bool {
 	if status != 0 {
 		return status >= 500
 	}
 	return !isCancelled(err)
+}
+
+// refusedRequestStatus classifies a transport error that is about the
+// request itself, which a client can provoke with what it sends: the status
+// a server would have answered it with (431 for a header list over the
+// HTTP/2 peer's advertised limit, 400 for a header Go will not send), or 0
+// for any other error, which is Authgear's side failing. Such an error is
+// then treated as that 4xx answer: no stale answer, and a refresh that fails
+// so drops its entry (see allowsStale). net/http's errors for these are
+// unexported, so they are recognised by their text, stable across Go
+// releases ("http2: request header list larger than peer's advertised
+// limit"; "invalid HTTP header ...", "net/http: invalid header field ...").
+func refusedRequestStatus(err error) int {
+	text := err.Error()
+	switch {
+	case strings.Contains(text, "larger than peer's advertised limit"):
+		return http.StatusRequestHeaderFieldsTooLarge
+	case strings.Contains(text, "invalid HTTP header"), strings.Contains(text, "invalid header field"):
+		return http.StatusBadRequest
+	}
+	return 0
+}
+
+// maxCredentialBytes bounds the credentials a request may carry: the Cookie
+// header the resolver is sent (Authgear's credential cookies only) and every
+// Authorization value, together. Authgear's own tokens and cookies are far
+// smaller. With the unkeyed headers bounded too (maxUserAgent,
+// maxForwardedFor), a resolver request is at most a few KiB past its
+// credentials, so whether it fits a resolver's header limit depends on the
+// credentials alone; credentials past the bound get 431 without a resolver
+// call, and never a stale answer.
+const maxCredentialBytes = 8 << 10
+
+// credentialBytes is the size of the credentials as the resolver would be
+// sent them.
+func credentialBytes(cr *credentials, names *cookieNames) int {
+	n := len(cr.cookieHeader(names))
+	for _, v := range cr.authorization {
+		n += len(v)
+	}
+	return n
 }
 
 // isCancelled reports whether a call ended because every waiter had gone.
@@ -64,8 +106,13 @@ func isCancelled(err error) bool {
 }
 
 // failureStatus is the status a request gets when its resolver call failed
-// and nothing stale may be served: 504 on a timeout, 502 otherwise.
-func failureStatus(err error) int {
+// and nothing stale may be served: 431 when the resolver refused the
+// request's headers as too large (the client must send less), 504 on a
+// timeout, 502 otherwise. status is the resolver's answer, 0 for none.
+func failureStatus(status int, err error) int {
+	if status == http.StatusRequestHeaderFieldsTooLarge {
+		return status
+	}
 	if errors.Is(err, context.DeadlineExceeded) || os.IsTimeout(err) {
 		return http.StatusGatewayTimeout
 	}
@@ -73,8 +120,9 @@ func failureStatus(err error) int {
 }
 
 // callResolver asks the resolver who the credentials in header (see
-// resolverRequestHeader) belong to, and fills r: the answer, or the error and the resolver's status if it answered
-// other than 200. The context is the call's own (see flight.go), not a
+// resolverRequestHeader) belong to, and fills r: the answer, or the error
+// and the resolver's status if it answered other than 200 (or the status
+// refusedRequestStatus gives a transport error about the request). The context is the call's own (see flight.go), not a
 // client's. (A status field rather than an error type: errors.As on an
 // interpreted type panics under Yaegi.)
 func callResolver(ctx context.Context, in *instance, header http.Header, r *callResult) {
@@ -89,6 +137,7 @@ func callResolver(ctx context.Context, in *instance, header http.Header, r *call
 	resp, err := in.roundTrip.RoundTrip(out)
 	if err != nil {
 		r.err = fmt.Errorf("resolver %s: %w", s.resolverURL, err)
+		r.status = refusedRequestStatus(err)
 		return
 	}
 	// Drain a little of the body so that the connection can be reused.

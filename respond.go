@@ -7,9 +7,12 @@ import (
 )
 
 // writeResolverFailure answers a request whose identity could not be
-// established: 502, or 504 when the resolver timed out.
+// established: 502, 504 when the resolver timed out, 431 when the request's
+// credentials are too large to be sent to it.
 func writeResolverFailure(rw http.ResponseWriter, status int) {
 	switch status {
+	case http.StatusRequestHeaderFieldsTooLarge:
+		writeText(rw, status, "request header fields too large: the Authorization and Authgear cookies may carry at most 8 KiB")
 	case http.StatusGatewayTimeout:
 		writeText(rw, status, "authentication service timed out")
 	case statusClientClosedRequest:

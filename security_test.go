@@ -30,7 +30,7 @@ func TestOversizedCookieHeaderCannotPlantAnIdentity(t *testing.T) {
 		t.Run(proto, func(t *testing.T) {
 			f, ca := newFakeResolver(t), ""
 			if proto == "HTTP/2 resolver" {
-				f, ca = newTLSResolver(t)
+				f, ca = newTLSResolver(t, 0)
 			}
 			h, rec := newNamed(t, f, t.Name(), func(c *authgear.Config) { c.TLS.CA = ca; c.RequireSession = true })
 			// A shared, non-secret Authorization value with alice's session behind 3,001 empty cookies.
@@ -124,10 +124,32 @@ func checkServe(t testing.TB, f *fakeResolver, h http.Handler, rec *recorder, s 
 			asked.Header[name] = append([]string(nil), v...)
 		}
 	}
+	// The credentials' size as the resolver would be sent them: the
+	// Authorization values, and the credential cookies as "name=value"
+	// ("name=\"value\"" for a value with a space or a comma) joined by "; ".
+	size, cookies := 0, 0
+	for _, v := range req.Header["Authorization"] {
+		size += len(v)
+	}
 	for _, name := range credentialCookies {
-		if _, err := req.Cookie(name); err == nil {
+		if c, err := req.Cookie(name); err == nil {
 			creds = true
+			size += len(name) + 1 + len(c.Value)
+			if strings.ContainsAny(c.Value, " ,") {
+				size += 2
+			}
+			cookies++
 		}
+	}
+	if cookies > 1 {
+		size += 2 * (cookies - 1)
+	}
+	if size > 8<<10 {
+		calls := f.calls.Load()
+		if w, seen := serve(h, rec, req); w.Code != http.StatusRequestHeaderFieldsTooLarge || seen.called || f.calls.Load() != calls {
+			t.Fatalf("credentials of %d bytes: status %d, next reached=%v, resolver called=%v; want 431 without a call (input %q)", size, w.Code, seen.called, f.calls.Load() != calls, s)
+		}
+		return
 	}
 	fail := creds && f.fails(asked)
 	want := map[string]string{}
