@@ -2,9 +2,13 @@ package authgear_test
 
 import (
 	"context"
+	"encoding/pem"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -26,7 +30,7 @@ func TestNewValidatesOptions(t *testing.T) {
 		{"relative resolverURL", func(c *authgear.Config) { c.ResolverURL = "/_resolver/resolve" }, "resolverURL"},
 		{"ftp resolverURL", func(c *authgear.Config) { c.ResolverURL = "ftp://auth/_resolver/resolve" }, "resolverURL"},
 		{"trailing slash resolverURL", func(c *authgear.Config) { c.ResolverURL = "https://auth/_resolver/resolve/" }, "must not end with a slash"},
-		{"resolverHost with a path", func(c *authgear.Config) { c.ResolverHost = "https://auth.example.com/app" }, "resolverHost"},
+		{"resolverHost with a path", func(c *authgear.Config) { c.ResolverHost = "https://auth.example.com/app" }, `resolverHost "https://auth.example.com/app" must be`},
 		{"resolverHost with another scheme", func(c *authgear.Config) { c.ResolverHost = "ftp://auth.example.com" }, "resolverHost"},
 		{"resolverHost bare with a path", func(c *authgear.Config) { c.ResolverHost = "auth.example.com/app" }, "resolverHost"},
 		{"cacheTTL past its bound", func(c *authgear.Config) { c.CacheTTL = "2500000h" }, "cacheTTL"},
@@ -98,6 +102,184 @@ func TestNewValidatesOptions(t *testing.T) {
 				t.Fatalf("error %q does not name %q", err, tt.err)
 			}
 		})
+	}
+}
+
+// New's errors, which Traefik logs at ERROR, never show the user
+// information, query or fragment of a URL-like option, nor any of a value
+// that does not parse: a URL is often refused because it carries a password.
+func TestNewErrorsNeverShowCredentials(t *testing.T) {
+	tests := []struct{ option, value string }{
+		{"resolverURL", "https://user:s3cret@myapp.authgear.cloud/_resolver/resolve"},
+		{"resolverURL", "user:s3cret@myapp.authgear.cloud/_resolver/resolve"},
+		{"resolverURL", "https://admin:1234/s3cret@myapp.authgear.cloud/_resolver/resolve/"},
+		{"resolverURL", "ftp://myapp.authgear.cloud/_resolver/resolve?token=s3cret"},
+		{"resolverURL", "https://myapp.authgear.cloud/_resolver/resolve/?token=s3cret"},
+		{"resolverURL", "https://myapp.authgear.cloud/_resolver/resolve#s3cret"},
+		{"resolverURL", "http://[::1%s3cret"},
+		{"resolverURL", "https://myapp.authgear.cloud/\x7fs3cret"},
+		{"resolverURL", "https://myapp.authgear.cloud/%zzs3cret"},
+		{"resolverHost", "https://user:s3cret@auth.example.com"},
+		{"resolverHost", "user:s3cret@auth.example.com"},
+		{"resolverHost", "https://auth.example.com?token=s3cret"},
+		{"resolverHost", "auth.example.com?token=s3cret"},
+		{"resolverHost", "https://auth.example.com#s3cret"},
+		{"resolverHost", "http://[::1%s3cret"},
+		{"resolverHost", "https://auth.example.com/\x7fs3cret"},
+		{"resolverHost", "https://auth.example.com/%zzs3cret"},
+		{"loginURL", "ftp://user:s3cret@myapp.authgear.cloud/login"},
+		{"loginURL", "https://user:s3cret@myapp.authgear.cloud\\login"},
+		{"loginURL", "login?token=s3cret"},
+		{"loginURL", "/\\evil.example/login?token=s3cret"},
+		{"loginURL", "login#s3cret"},
+		{"loginURL", "javascript:alert('s3cret')"},
+		{"loginURL", "http://[::1%s3cret"},
+		{"loginURL", "/login\x7fs3cret"},
+		{"loginURL", "/login%zzs3cret"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.option+"/"+tt.value, func(t *testing.T) {
+			cfg := authgear.CreateConfig()
+			cfg.ResolverURL = "https://myapp.authgear.cloud/_resolver/resolve"
+			switch tt.option {
+			case "resolverURL":
+				cfg.ResolverURL = tt.value
+			case "resolverHost":
+				cfg.ResolverHost = tt.value
+			case "loginURL":
+				cfg.LoginURL = tt.value
+			}
+			// Not t.Name(): the middleware's name, in the message, holds the value.
+			_, err := authgear.New(context.Background(), http.NotFoundHandler(), cfg, "credentials")
+			switch {
+			case err == nil:
+				t.Fatal("New succeeded, want an error")
+			case !strings.Contains(err.Error(), tt.option):
+				t.Fatalf("error %q does not name %s", err, tt.option)
+			case strings.Contains(err.Error(), "s3cret"):
+				t.Fatalf("error %q shows the credential", err)
+			}
+		})
+	}
+}
+
+// A configuration file (webhookSecretFile, tls.ca) that is not a small
+// regular file is refused at once, naming the option: a FIFO would block
+// Traefik's configuration load forever, /dev/zero or a huge file would
+// allocate without bound. A symbolic link (a Kubernetes secret mount) to a
+// regular file is followed.
+func TestNewReadsOnlySmallRegularConfigFiles(t *testing.T) {
+	caPEM := certificatePEM()
+	options := []struct {
+		name  string
+		limit int    // the documented bound
+		good  string // content New accepts
+		set   func(c *authgear.Config, path string)
+	}{
+		{"webhookSecretFile", 4 << 10, "s3cret-webhook-key", func(c *authgear.Config, path string) {
+			c.WebhookPath = "/hook"
+			c.WebhookSecretFile = path
+		}},
+		{"tls.ca", 1 << 20, caPEM, func(c *authgear.Config, path string) { c.TLS.CA = path }},
+	}
+	files := []struct {
+		name     string
+		make     func(t *testing.T, good string, limit int) string // returns the path
+		accepted bool
+	}{
+		{"FIFO", makePipe, false},
+		{"directory", func(t *testing.T, good string, limit int) string { return t.TempDir() }, false},
+		{"/dev/zero", func(t *testing.T, good string, limit int) string {
+			if _, err := os.Stat("/dev/zero"); err != nil {
+				t.Skip("this system has no /dev/zero")
+			}
+			return "/dev/zero"
+		}, false},
+		{"one byte over the bound", func(t *testing.T, good string, limit int) string {
+			return writeConfigFile(t, good+strings.Repeat("\n", limit+1-len(good)))
+		}, false},
+		{"at the bound", func(t *testing.T, good string, limit int) string {
+			return writeConfigFile(t, good+strings.Repeat("\n", limit-len(good)))
+		}, true},
+		{"symlink to a regular file", func(t *testing.T, good string, limit int) string {
+			link := filepath.Join(t.TempDir(), "link")
+			if err := os.Symlink(writeConfigFile(t, good), link); err != nil {
+				t.Skipf("cannot create a symbolic link: %v", err)
+			}
+			return link
+		}, true},
+	}
+	for _, opt := range options {
+		for _, file := range files {
+			t.Run(opt.name+"/"+file.name, func(t *testing.T) {
+				path := file.make(t, opt.good, opt.limit)
+				cfg := authgear.CreateConfig()
+				cfg.ResolverURL = "https://myapp.authgear.cloud/_resolver/resolve"
+				opt.set(cfg, path)
+				err := newWithin(t, cfg)
+				switch {
+				case file.accepted && err != nil:
+					t.Fatalf("New: %v", err)
+				case !file.accepted && err == nil:
+					t.Fatal("New succeeded, want an error")
+				case err != nil && !strings.HasPrefix(err.Error(), "authgear middleware "+strconv.Quote(t.Name())+": "+opt.name+": "):
+					t.Fatalf("error %q does not name %s", err, opt.name)
+				case err != nil && (strings.Contains(err.Error(), "s3cret") || strings.Contains(err.Error(), "BEGIN")):
+					t.Fatalf("error %q shows the file's contents", err)
+				}
+			})
+		}
+	}
+}
+
+// makePipe returns a path that Stat reports as a FIFO: a pipe's read end,
+// through /proc/self/fd, as /dev/stdin is when Traefik's input is a pipe.
+// Reading it blocks while its write end, held until the test ends, is open.
+// (A mkfifo'd file would need syscall or os/exec, which Yaegi lacks.)
+func makePipe(t *testing.T, good string, limit int) string {
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.Close(); r.Close() }) // closing w releases a New stuck reading
+	path := "/proc/self/fd/" + strconv.Itoa(int(r.Fd()))
+	if info, err := os.Stat(path); err != nil || info.Mode()&os.ModeNamedPipe == 0 {
+		t.Skip("this system has no /proc/self/fd to reach a pipe by path")
+	}
+	return path
+}
+
+// certificatePEM is the PEM of httptest's TLS certificate, a CA tls.ca
+// accepts.
+func certificatePEM() string {
+	srv := httptest.NewTLSServer(http.NotFoundHandler())
+	defer srv.Close()
+	return string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: srv.Certificate().Raw}))
+}
+
+// writeConfigFile writes content to a new file and returns its path.
+func writeConfigFile(t *testing.T, content string) string {
+	path := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// newWithin runs New and fails the test, instead of hanging the suite, if
+// New has not returned within 5 s.
+func newWithin(t *testing.T, cfg *authgear.Config) error {
+	done := make(chan error, 1)
+	go func() {
+		_, err := authgear.New(context.Background(), http.NotFoundHandler(), cfg, t.Name())
+		done <- err
+	}()
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(5 * time.Second):
+		t.Fatal("New did not return within 5 s")
+		return nil
 	}
 }
 

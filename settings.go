@@ -8,7 +8,6 @@ import (
 	"math"
 	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -70,11 +69,11 @@ func parseSettings(c *Config) (*settings, error) {
 	case strings.TrimSpace(c.ResolverURL) == "":
 		errs = append(errs, errors.New("resolverURL is required: the absolute URL of Authgear's resolve endpoint, e.g. https://myapp.authgear.cloud/_resolver/resolve"))
 	case err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
-		errs = append(errs, fmt.Errorf("resolverURL %q must be an absolute http:// or https:// URL, e.g. https://myapp.authgear.cloud/_resolver/resolve", c.ResolverURL))
+		errs = append(errs, urlOptionError("resolverURL", c.ResolverURL, "must be an absolute http:// or https:// URL, e.g. https://myapp.authgear.cloud/_resolver/resolve"))
 	case len(u.Path) > 1 && strings.HasSuffix(u.Path, "/"):
-		errs = append(errs, fmt.Errorf("resolverURL %q must not end with a slash: Authgear answers /_resolver/resolve/ with a redirect", c.ResolverURL))
+		errs = append(errs, urlOptionError("resolverURL", c.ResolverURL, "must not end with a slash: Authgear answers /_resolver/resolve/ with a redirect"))
 	case u.User != nil || u.Fragment != "":
-		errs = append(errs, fmt.Errorf("resolverURL %q must not contain user information or a fragment", c.ResolverURL))
+		errs = append(errs, urlOptionError("resolverURL", c.ResolverURL, "must not contain user information or a fragment"))
 	default:
 		s.resolverURL = u.String()
 		s.resolverHost = u.Host
@@ -202,7 +201,7 @@ const (
 // ("https://auth.example.com", the recommended form: its scheme is then
 // always sent as X-Forwarded-Proto) or a bare host ("auth.example.com").
 func parseResolverHost(value string) (string, string, error) {
-	bad := fmt.Errorf("resolverHost %q must be the Authgear app's public origin, e.g. https://auth.example.com, or its host, e.g. auth.example.com, without path", value)
+	bad := urlOptionError("resolverHost", value, "must be the Authgear app's public origin, e.g. https://auth.example.com, or its host, e.g. auth.example.com, without user information, path, query or fragment")
 	if !strings.Contains(value, "://") {
 		if strings.ContainsAny(value, "/ ?#@\\") {
 			return "", "", bad
@@ -229,11 +228,52 @@ func checkLoginURL(l string) error {
 	case !lu.IsAbs() && strings.HasPrefix(l, "/") && !strings.HasPrefix(l, "//"):
 		return nil
 	}
-	return fmt.Errorf("loginURL %q must be an absolute http(s) URL or a path starting with a single /, without backslashes", l)
+	return urlOptionError("loginURL", l, "must be an absolute http(s) URL or a path starting with a single /, without backslashes")
+}
+
+// urlOptionError is the error of a URL-like option whose value breaks rule.
+// Traefik logs it at ERROR, so it shows no more of the value than
+// redactedURL allows: a refused URL is often refused precisely because it
+// carries a password or a token.
+func urlOptionError(option, value, rule string) error {
+	shown := redactedURL(value)
+	switch {
+	case shown == "":
+		return fmt.Errorf("%s (value not shown: it does not parse as a URL or may hold credentials) %s", option, rule)
+	case shown != strings.TrimSpace(value):
+		return fmt.Errorf("%s %q (shown without its user information, query and fragment) %s", option, shown, rule)
+	}
+	return fmt.Errorf("%s %q %s", option, shown, rule)
+}
+
+// redactedURL is what an error message may show of a URL-like value: its
+// scheme, host and path, never its user information, query or fragment; ""
+// (nothing) for a value that does not parse (url.Parse's error, too, would
+// repeat it whole), that is opaque ("scheme:anything"), or that contains an
+// '@' anywhere: a password holding '/', '?' or '#' ends the authority early
+// and its remainder would pass for host or path.
+func redactedURL(value string) string {
+	v := strings.TrimSpace(value)
+	if strings.Contains(v, "@") {
+		return ""
+	}
+	u, err := url.Parse(v)
+	if err != nil || u.Opaque != "" {
+		return ""
+	}
+	shown := u.Path // unescaped: a refused backslash shows as one, not as %5C
+	if u.Host != "" {
+		shown = "//" + u.Host + shown
+	}
+	if u.Scheme != "" {
+		shown = u.Scheme + ":" + shown
+	}
+	return shown
 }
 
 // readWebhookSecret returns the secret from webhookSecret, or read from
-// webhookSecretFile (white space around it ignored).
+// webhookSecretFile (white space around it ignored; a regular file of at
+// most maxSecretFileSize, see readConfigFile).
 func readWebhookSecret(c *Config) (string, error) {
 	file := strings.TrimSpace(c.WebhookSecretFile)
 	if file == "" {
@@ -242,13 +282,13 @@ func readWebhookSecret(c *Config) (string, error) {
 	if c.WebhookSecret != "" {
 		return "", errors.New("webhookSecret and webhookSecretFile are both set: give one")
 	}
-	data, err := os.ReadFile(file)
+	data, err := readConfigFile("webhookSecretFile", file, maxSecretFileSize)
 	if err != nil {
-		return "", fmt.Errorf("webhookSecretFile: cannot read the secret: %w", err)
+		return "", fmt.Errorf("%w holding the webhook signature secret", err)
 	}
 	secret := strings.TrimSpace(string(data))
 	if secret == "" {
-		return "", fmt.Errorf("webhookSecretFile %q is empty", file)
+		return "", errors.New("webhookSecretFile: the file is empty: it must hold the webhook signature secret from Authgear's portal")
 	}
 	return secret, nil
 }
@@ -295,7 +335,9 @@ func splitList(values []string) []string {
 	return out
 }
 
-// parseTLS builds the resolver client's TLS configuration.
+// parseTLS builds the resolver client's TLS configuration. tls.ca is
+// inline PEM or the path of a regular file of at most maxCAFileSize (see
+// readConfigFile).
 func parseTLS(c TLSConfig) (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12, InsecureSkipVerify: c.InsecureSkipVerify}
 	ca := strings.TrimSpace(c.CA)
@@ -304,9 +346,9 @@ func parseTLS(c TLSConfig) (*tls.Config, error) {
 	}
 	pem := []byte(ca)
 	if !strings.HasPrefix(ca, "-----BEGIN") {
-		data, err := os.ReadFile(ca)
+		data, err := readConfigFile("tls.ca", ca, maxCAFileSize)
 		if err != nil {
-			return nil, fmt.Errorf("tls.ca: cannot read the CA file: %w (give a PEM file path or the PEM text itself)", err)
+			return nil, fmt.Errorf("%w holding PEM certificates, or the PEM text itself", err)
 		}
 		pem = data
 	}
