@@ -38,6 +38,11 @@ type metrics struct {
 	// Webhook deliveries and relays by result.
 	deliveriesOK, deliveriesRefused, deliveriesInvalid atomic.Int64
 	relaysOK, relaysFailed                             atomic.Int64
+
+	// Verified deliveries not acted on in full (see admission): replays
+	// within the window, late ones, and new ones the id memory was too full
+	// to remember.
+	deliveriesDuplicate, deliveriesLate, deliveriesUnremembered atomic.Int64
 }
 
 // latencyBucketCount is the number of latencyBuckets.
@@ -221,6 +226,9 @@ func exposition(instances []*instance) string {
 		sample("authgear_webhook_deliveries_total", in, "result", "ok", mt.deliveriesOK.Load())
 		sample("authgear_webhook_deliveries_total", in, "result", "refused", mt.deliveriesRefused.Load())
 		sample("authgear_webhook_deliveries_total", in, "result", "invalid", mt.deliveriesInvalid.Load())
+		sample("authgear_webhook_deliveries_total", in, "result", "duplicate", mt.deliveriesDuplicate.Load())
+		sample("authgear_webhook_deliveries_total", in, "result", "late", mt.deliveriesLate.Load())
+		sample("authgear_webhook_deliveries_total", in, "result", "memory_full", mt.deliveriesUnremembered.Load())
 	}
 
 	family("authgear_webhook_relays_total", "counter", "Webhook relays to peers by result.")

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // maxWebhookBody bounds an Authgear webhook delivery; real ones are a few KiB.
@@ -17,8 +18,10 @@ const maxWebhookBody = 64 << 10
 // signatureLength is the length of X-Authgear-Body-Signature: a hex SHA-256.
 const signatureLength = 2 * sha256.Size
 
-// webhookEvent is the part of Authgear's event envelope that names the user.
+// webhookEvent is the part of Authgear's event envelope that names the user
+// and tells a fresh delivery from a replay: the event's id and timestamp.
 type webhookEvent struct {
+	ID      string         `json:"id"`
 	Type    string         `json:"type"`
 	Payload webhookPayload `json:"payload"`
 	Context webhookContext `json:"context"`
@@ -34,9 +37,12 @@ type webhookUser struct {
 	ID string `json:"id"`
 }
 
-// webhookContext holds context.user_id.
+// webhookContext holds context.user_id and context.timestamp (Unix
+// seconds, kept raw: one of another form makes the delivery late, not
+// unreadable).
 type webhookContext struct {
-	UserID string `json:"user_id"`
+	UserID    string          `json:"user_id"`
+	Timestamp json.RawMessage `json:"timestamp"`
 }
 
 // serveWebhook receives an Authgear webhook delivery: it checks the body's
@@ -44,7 +50,8 @@ type webhookContext struct {
 // every middleware instance that serves the same Authgear app, then relays
 // it to webhookPeers (unless it is itself a relay) and answers. Any event
 // type counts: a needless eviction costs one resolver call, a missed one a
-// stale identity.
+// stale identity. A replay of a delivery accepted within replayWindow
+// changes nothing; a late one evicts here only (see admission).
 func serveWebhook(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	if req.Method != http.MethodPost {
 		rw.Header().Set("Allow", http.MethodPost)
@@ -81,6 +88,33 @@ func serveWebhook(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		writeText(rw, http.StatusBadRequest, "webhook body is not a JSON event")
 		return
 	}
+	admission := admitEvent(m.shared.app, &event, time.Now())
+	if admission == duplicateEvent {
+		m.metrics.deliveriesDuplicate.Add(1)
+		writeText(rw, http.StatusOK, "ok: duplicate delivery, already handled")
+		return
+	}
+	evicted := evictEventUser(m, &event)
+	m.metrics.evictedByWebhook.Add(int64(evicted))
+	if admission != admitted {
+		answerUnrelayed(m, rw, admission)
+		return
+	}
+	m.metrics.deliveriesOK.Add(1)
+	answer := "ok: " + strconv.Itoa(evicted) + " cached answers evicted"
+	if len(m.settings.webhookPeers) > 0 && req.Header.Get(relayHeader) == "" {
+		ok, tried := relayDelivery(m, req, body)
+		m.metrics.relaysOK.Add(int64(ok))
+		m.metrics.relaysFailed.Add(int64(tried - ok))
+		answer += "; relayed to " + strconv.Itoa(ok) + " of " + strconv.Itoa(tried) + " peers"
+	}
+	writeText(rw, http.StatusOK, answer)
+}
+
+// evictEventUser evicts the cached answers of the user the event names
+// (context.user_id, else payload.user.id) from every cache of the app in
+// this Traefik, and returns how many there were.
+func evictEventUser(m *Middleware, event *webhookEvent) int {
 	userID := event.Context.UserID
 	if userID == "" {
 		userID = event.Payload.User.ID
@@ -91,16 +125,21 @@ func serveWebhook(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 			evicted += c.evictUser(userID)
 		}
 	}
-	m.metrics.deliveriesOK.Add(1)
-	m.metrics.evictedByWebhook.Add(int64(evicted))
-	answer := "ok: " + strconv.Itoa(evicted) + " cached answers evicted"
-	if len(m.settings.webhookPeers) > 0 && req.Header.Get(relayHeader) == "" {
-		ok, tried := relayDelivery(m, req, body)
-		m.metrics.relaysOK.Add(int64(ok))
-		m.metrics.relaysFailed.Add(int64(tried - ok))
-		answer += "; relayed to " + strconv.Itoa(ok) + " of " + strconv.Itoa(tried) + " peers"
+	return evicted
+}
+
+// answerUnrelayed answers a delivery that was evicted locally but that a
+// replay could not be told from (late, or the memory of ids full): 200, so
+// that Authgear does not retry it, without relaying it and without the
+// count of evicted answers, which would tell a replayer what the user had.
+func answerUnrelayed(m *Middleware, rw http.ResponseWriter, a admission) {
+	if a == unrememberedEvent {
+		m.metrics.deliveriesUnremembered.Add(1)
+		writeText(rw, http.StatusOK, "ok: evicted locally; not relayed: too many recent deliveries to recognise a replay of this one")
+		return
 	}
-	writeText(rw, http.StatusOK, answer)
+	m.metrics.deliveriesLate.Add(1)
+	writeText(rw, http.StatusOK, "ok: evicted locally; not relayed: no event id, or context.timestamp missing or outside the replay window")
 }
 
 // refuseWebhook answers a post without a valid signature.

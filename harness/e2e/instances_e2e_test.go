@@ -132,8 +132,8 @@ func TestRemovedRoleReachesTheBackendWithoutARequestWaiting(t *testing.T) {
 
 // TestOneDeliveryEvictsOnEveryReplica: three Traefiks on 127.0.0.1-3 (three
 // pods) and one port list each other in webhookPeers. A delivery evicts on
-// all three, a forged one nowhere; with one down, it is answered within the
-// relay timeout and the others evict.
+// all three, a forged one nowhere, a replayed one nowhere again; with one
+// down, it is answered within the relay timeout and the others evict.
 func TestOneDeliveryEvictsOnEveryReplica(t *testing.T) {
 	const secret, hook = "peers-webhook-secret", "/peers/_authgear/webhook"
 	first, err := harness.FreeAddr()
@@ -165,10 +165,12 @@ func TestOneDeliveryEvictsOnEveryReplica(t *testing.T) {
 	}
 	callsFor("alice")
 	callsFor("bob")
+	body := "" // the latest delivery's
 	for _, step := range []struct {
 		what      string
 		stop      bool   // stop the third replica first
 		user, key string // a user.disabled delivery to the first replica, signed with key
+		replay    bool   // the previous step's delivery again
 		status    int
 		answer    string
 		alice     int64 // resolver calls of each user's next requests on the live replicas
@@ -177,6 +179,7 @@ func TestOneDeliveryEvictsOnEveryReplica(t *testing.T) {
 		{what: "both cached", alice: 0, bob: 0},
 		{what: "forged delivery", user: "alice", key: "another key", status: 401, alice: 0, bob: 0},
 		{what: "delivery for alice", user: "alice", key: secret, status: 200, answer: "relayed to 3 of 3 peers", alice: 3, bob: 0},
+		{what: "the same delivery replayed", replay: true, user: "alice", key: secret, status: 200, answer: "duplicate", alice: 0, bob: 0},
 		{what: "one replica down, delivery for bob", stop: true, user: "bob", key: secret, status: 200, answer: "relayed to 2 of 3 peers", alice: 0, bob: 2},
 	} {
 		if step.stop {
@@ -190,7 +193,9 @@ func TestOneDeliveryEvictsOnEveryReplica(t *testing.T) {
 			live = replicas[:2]
 		}
 		if step.user != "" {
-			body := fmt.Sprintf(`{"type":"user.disabled","context":{"user_id":%q}}`, users[step.user].ID)
+			if !step.replay {
+				body = fmt.Sprintf(`{"id":"%s-%d","type":"user.disabled","context":{"user_id":%q,"timestamp":%d}}`, t.Name(), time.Now().UnixNano(), users[step.user].ID, time.Now().Unix())
+			}
 			start := time.Now()
 			got := request(t, s, http.MethodPost, hook, body, "X-Authgear-Body-Signature", sign(step.key, body))
 			if got.status != step.status || !strings.Contains(got.body, step.answer) {
