@@ -1,20 +1,13 @@
 package authgear
 
 import (
+	"math"
 	"net/http"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
-)
-
-// verdict is the access policy's decision (requireSession,
-// rejectAnonymousUsers, allowedRoles) on one identity.
-type verdict int
-
-const (
-	verdictPass         verdict = iota // the request goes on
-	verdictUnauthorized                // 401, or the login redirect
-	verdictForbidden                   // 403: signed in, but without an allowed role
+	"time"
 )
 
 // answer is what one successful resolver call established for one set of
@@ -32,17 +25,21 @@ type answer struct {
 	cookies []string
 	// userID is x-authgear-user-id, empty without a valid session.
 	userID string
-	// verdict is the policy's decision for this identity.
-	verdict verdict
-	// plain is true when a request with this answer needs nothing but its
-	// identity headers: the policy lets it through and there is no cookie to
-	// forward. Only plain answers take the shortest path.
-	plain bool
+
+	// The identity as the policies read it, parsed once (policy.go):
+	// x-authgear-session-valid, -user-anonymous and -user-verified are
+	// "true"; the roles (x-authgear-user-roles, comma-separated) and
+	// authentication methods (x-authgear-session-amr, space-separated); the
+	// sign-in time (x-authgear-session-authenticated-at, Unix seconds) as
+	// UnixNano, 0 when unknown.
+	valid, anonymous, verified bool
+	roles, amr                 []string
+	authenticatedAt            int64
 }
 
-// newAnswer keeps the identity headers and cookies of a resolver response and
-// decides the policy for it.
-func newAnswer(h http.Header, s *settings) *answer {
+// newAnswer keeps the identity headers and cookies of a resolver response,
+// and parses what the policies read.
+func newAnswer(h http.Header) *answer {
 	a := &answer{}
 	var names []string
 	for name := range h {
@@ -61,35 +58,27 @@ func newAnswer(h http.Header, s *settings) *answer {
 	if cookies := h["Set-Cookie"]; len(cookies) > 0 {
 		a.cookies = cookies[:len(cookies):len(cookies)]
 	}
-	valid := h.Get("X-Authgear-Session-Valid") == "true"
-	if valid {
-		a.userID = h.Get("X-Authgear-User-Id")
+	a.valid = h.Get("X-Authgear-Session-Valid") == "true"
+	if a.valid {
+		parseSession(a, h)
 	}
-	a.verdict = decide(s, valid, h.Get("X-Authgear-User-Anonymous") == "true", h.Get("X-Authgear-User-Roles"))
-	a.plain = a.verdict == verdictPass && (len(a.cookies) == 0 || !s.forwardCookies)
 	return a
 }
 
-// decide applies requireSession, rejectAnonymousUsers and allowedRoles.
-func decide(s *settings, valid, anonymous bool, roles string) verdict {
-	if !s.requireSession {
-		return verdictPass
-	}
-	if !valid || (anonymous && s.rejectAnonymous) {
-		return verdictUnauthorized
-	}
-	if len(s.allowedRoles) == 0 {
-		return verdictPass
-	}
-	for _, role := range strings.Split(roles, ",") {
-		role = strings.TrimSpace(role)
-		for _, allowed := range s.allowedRoles {
-			if role == allowed {
-				return verdictPass
-			}
+// parseSession reads the identity of a valid session.
+func parseSession(a *answer, h http.Header) {
+	a.userID = h.Get("X-Authgear-User-Id")
+	a.anonymous = h.Get("X-Authgear-User-Anonymous") == "true"
+	a.verified = h.Get("X-Authgear-User-Verified") == "true"
+	for _, role := range strings.Split(h.Get("X-Authgear-User-Roles"), ",") {
+		if role = strings.TrimSpace(role); role != "" {
+			a.roles = append(a.roles, role)
 		}
 	}
-	return verdictForbidden
+	a.amr = strings.Fields(h.Get("X-Authgear-Session-Amr"))
+	if at, err := strconv.ParseInt(strings.TrimSpace(h.Get("X-Authgear-Session-Authenticated-At")), 10, 64); err == nil && at > 0 && at < math.MaxInt64/int64(time.Second) {
+		a.authenticatedAt = at * int64(time.Second)
+	}
 }
 
 // applyIdentity sets the answer's identity headers on a request's headers,

@@ -78,8 +78,20 @@ type Config struct {
 	// AllowedRoles, when not empty, requires a session with at least one of
 	// these roles (403 otherwise) and implies RequireSession.
 	AllowedRoles []string `json:"allowedRoles,omitempty"`
+	// RequireVerified refuses (403) a session whose user is not verified;
+	// implies RequireSession.
+	RequireVerified bool `json:"requireVerified,omitempty"`
+	// RequireAMR, when not empty, requires a session signed in with at least
+	// one of these authentication methods (x-authgear-session-amr, e.g. mfa,
+	// otp), else a step-up challenge; implies RequireSession.
+	RequireAMR []string `json:"requireAMR,omitempty"`
+	// MaxAuthAge, when set, requires a session signed in at most this long
+	// before each request (x-authgear-session-authenticated-at), else a
+	// step-up challenge; implies RequireSession.
+	MaxAuthAge string `json:"maxAuthAge,omitempty"`
 	// LoginURL, with RequireSession, redirects browser navigations without a
-	// session to this URL with the original URL in redirect_uri.
+	// session (or needing a fresh sign-in) to this URL with the original URL
+	// in redirect_uri.
 	LoginURL string `json:"loginURL,omitempty"`
 	// ForwardResolverCookies adds the resolver's Set-Cookie headers to the
 	// client's response.
@@ -143,17 +155,19 @@ type Middleware struct {
 	next        http.Handler
 	settings    *settings
 	shared      *instance
-	cache       *cache       // shared.cache, one pointer closer
-	metrics     *metrics     // shared.metrics
-	cookies     *cookieNames // settings.cookies
-	ownPaths    bool         // webhookPath or metricsPath is set
-	schemeKeyed bool         // the resolver's scheme is the request's (a bare resolverHost): keyed too
+	cache       *cache        // shared.app.cache, one pointer closer
+	metrics     *metrics      // shared.metrics
+	cookies     *cookieNames  // settings.cookies
+	policy      *policy       // &settings.policy, nil when it lets every request through
+	served      *servedCounts // shared.served
+	ownPaths    bool          // webhookPath or metricsPath is set
+	schemeKeyed bool          // the resolver's scheme is the request's (a bare resolverHost): keyed too
 }
 
 // New validates the configuration and creates the middleware. The cache and
-// the HTTP client are shared by every router that uses the same middleware
-// name and kept across configuration reloads with the same settings. New
-// starts no goroutine and makes no network call.
+// the HTTP client are shared by every middleware over the same Authgear app
+// (the same resolver-side settings, whatever the policies) and kept across
+// configuration reloads. New starts no goroutine and makes no network call.
 func New(ctx context.Context, next http.Handler, config *Config, name string) (http.Handler, error) {
 	if config == nil {
 		config = CreateConfig()
@@ -163,16 +177,21 @@ func New(ctx context.Context, next http.Handler, config *Config, name string) (h
 		return nil, fmt.Errorf("authgear middleware %q: %w", name, err)
 	}
 	shared := sharedInstance(name, s)
-	return &Middleware{
+	m := &Middleware{
 		next:        next,
 		settings:    s,
 		shared:      shared,
-		cache:       shared.cache,
+		cache:       shared.app.cache,
 		metrics:     shared.metrics,
+		served:      shared.served,
 		cookies:     &s.cookies,
 		ownPaths:    s.webhookPath != "" || s.metricsPath != "",
 		schemeKeyed: s.resolverScheme == "",
-	}, nil
+	}
+	if s.policy.requireSession {
+		m.policy = &s.policy
+	}
+	return m, nil
 }
 
 // ServeHTTP runs the middleware for one request: answer its own paths,
@@ -199,9 +218,10 @@ func (m *Middleware) ServeHTTP(rw http.ResponseWriter, req *http.Request) {
 }
 
 // serveWithCredentials keys the request's credentials and serves a cache
-// hit: a fresh answer that needs nothing but its headers; everything else
-// goes to serveNotFresh. A function of its own, so that requests without
-// credentials do not pay for its frame under Yaegi.
+// hit: a fresh answer with no cookie to forward, to which the middleware's
+// policy (if any) applies; everything else goes to serveNotFresh. A
+// function of its own, so that requests without credentials do not pay for
+// its frame under Yaegi.
 func serveWithCredentials(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	key := credentialKey(req, m.cookies)
 	if key == "" {
@@ -221,26 +241,46 @@ func serveWithCredentials(m *Middleware, rw http.ResponseWriter, req *http.Reque
 	if c.protected.front != e {
 		touch(c, e)
 	}
-	c.hits++
+	m.served.hits++
 	c.mu.Unlock()
+	if m.policy != nil {
+		serveAnswer(m, rw, req, e.ans)
+		return
+	}
 	applyIdentity(req.Header, e.ans)
 	m.next.ServeHTTP(rw, req)
 }
 
+// serveAnswer applies the middleware's policy to a cached answer (at the
+// time of the request: maxAuthAge is judged on every hit), and passes the
+// request on with the answer's identity, or refuses it.
+func serveAnswer(m *Middleware, rw http.ResponseWriter, req *http.Request, ans *answer) {
+	if v := m.policy.decide(ans, time.Now().UnixNano()); v != verdictPass {
+		m.refuse(rw, req, v)
+		return
+	}
+	applyIdentity(req.Header, ans)
+	m.next.ServeHTTP(rw, req)
+}
+
 // serveNotFresh serves a request whose cached answer e (nil for none) is
-// not a fresh one that needs nothing but its headers; it is called with
+// not a fresh one without cookies to forward; it is called with
 // m.cache.mu held, and releases it. An answer past cacheTTL whose refresh
 // is already under way is served as a hit is (join would serve it so, after
 // parsing the credentials again); the rest goes to serveResolved.
 func serveNotFresh(m *Middleware, rw http.ResponseWriter, req *http.Request, key string, e *entry) {
 	c := m.cache
-	if e == nil || !e.ans.plain || !c.servesStale(key, e, time.Now().UnixNano()) {
+	if e == nil || len(e.ans.cookies) > 0 || !c.servesStale(key, e, time.Now().UnixNano()) {
 		c.mu.Unlock()
 		serveResolved(m, rw, req)
 		return
 	}
-	c.revalidated++
+	m.served.revalidated++
 	c.mu.Unlock()
+	if m.policy != nil {
+		serveAnswer(m, rw, req, e.ans)
+		return
+	}
 	applyIdentity(req.Header, e.ans)
 	m.next.ServeHTTP(rw, req)
 }
@@ -269,8 +309,8 @@ func serveOwnPath(m *Middleware, rw http.ResponseWriter, req *http.Request) bool
 // serveWithoutCredentials passes on, or refuses, a request that carries no
 // Authgear credential.
 func serveWithoutCredentials(m *Middleware, rw http.ResponseWriter, req *http.Request) {
-	if m.settings.anonymousVerdict != verdictPass && !isPreflight(req) {
-		m.refuse(rw, req, m.settings.anonymousVerdict)
+	if m.policy != nil && !isPreflight(req) {
+		m.refuse(rw, req, verdictNoSession)
 		return
 	}
 	m.metrics.anonymous.Add(1)
@@ -289,8 +329,8 @@ func serveResolved(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	}
 	if ans == nil { // the resolver failed and onResolverError is anonymous
 		m.metrics.failedAnonymous.Add(1)
-		if m.settings.anonymousVerdict != verdictPass {
-			m.refuse(rw, req, m.settings.anonymousVerdict)
+		if m.policy != nil {
+			m.refuse(rw, req, verdictNoSession)
 			return
 		}
 		m.next.ServeHTTP(rw, req)
@@ -299,8 +339,8 @@ func serveResolved(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	if len(ans.cookies) > 0 && m.settings.forwardCookies {
 		addSetCookies(rw.Header(), ans.cookies)
 	}
-	if ans.verdict != verdictPass {
-		m.refuse(rw, req, ans.verdict)
+	if m.policy != nil {
+		serveAnswer(m, rw, req, ans)
 		return
 	}
 	applyIdentity(req.Header, ans)

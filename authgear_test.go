@@ -73,7 +73,23 @@ func TestNewValidatesOptions(t *testing.T) {
 		{"mistyped requireSession", func(c *authgear.Config) { c.UnknownOptions = map[string]interface{}{"requireSesion": "true"} }, `unknown option "requireSesion": did you mean "requireSession"?`},
 		{"mistyped tls option", func(c *authgear.Config) { c.TLS.UnknownOptions = map[string]interface{}{"insecureSkipVerfy": true} }, `unknown option "tls.insecureSkipVerfy": did you mean "tls.insecureSkipVerify"?`},
 		{"an option nothing is near", func(c *authgear.Config) { c.UnknownOptions = map[string]interface{}{"frobnicate": 1} }, `unknown option "frobnicate": the options are resolverURL`},
+		{"allowedRoles with no role in it", func(c *authgear.Config) { c.AllowedRoles = []string{","} }, "allowedRoles has no role"},
+		{"allowedRoles blank", func(c *authgear.Config) { c.AllowedRoles = []string{" ", ""} }, "allowedRoles has no role"},
+		{"requireAMR with no method in it", func(c *authgear.Config) { c.RequireAMR = []string{" , "} }, "requireAMR has no authentication method"},
+		{"requireAMR item with a quote", func(c *authgear.Config) { c.RequireAMR = []string{`mfa"`} }, "requireAMR item"},
+		{"maxAuthAge negative", func(c *authgear.Config) { c.MaxAuthAge = "-5m" }, "maxAuthAge"},
+		{"maxAuthAge words", func(c *authgear.Config) { c.MaxAuthAge = "soon" }, "maxAuthAge"},
+		{"maxAuthAge zero", func(c *authgear.Config) { c.MaxAuthAge = "0" }, "maxAuthAge"},
+		{"maxAuthAge under a second", func(c *authgear.Config) { c.MaxAuthAge = "500ms" }, "maxAuthAge"},
+		{"maxAuthAge past its bound", func(c *authgear.Config) { c.MaxAuthAge = "721h" }, "maxAuthAge"},
+		{"mistyped maxAuthAge", func(c *authgear.Config) { c.UnknownOptions = map[string]interface{}{"maxAuthAges": "5m"} }, `did you mean "maxAuthAge"?`},
 		// Accepted: values as users write them.
+		{"policies", func(c *authgear.Config) {
+			c.RequireVerified = true
+			c.RequireAMR = []string{"mfa, otp", "x_passkey"}
+			c.MaxAuthAge = "300"
+		}, ""},
+		{"maxAuthAge at its bound", func(c *authgear.Config) { c.MaxAuthAge = "720h" }, ""},
 		{"defaults", func(c *authgear.Config) {}, ""},
 		{"durations with units", func(c *authgear.Config) { c.Timeout = "1500ms"; c.CacheTTL = "5m"; c.StaleIfError = "1h" }, ""},
 		{"bare seconds", func(c *authgear.Config) { c.Timeout = "30"; c.CacheTTL = "0"; c.StaleIfError = "0.5" }, ""},
@@ -661,9 +677,11 @@ func TestCredentialsResolverRequestAndAccessPolicy(t *testing.T) {
 	}
 }
 
-// Routers and same-settings reloads of a middleware share its cache; other
-// settings start a new one. The resolver's cookies reach the client (cached,
-// on a 401 too) unless forwardResolverCookies is off.
+// Routers and reloads of a middleware share its Authgear app's cache while
+// the resolver-side settings stay the same (a policy or forwardResolverCookies
+// may change); other resolver-side settings start a new one. The resolver's
+// cookies reach the client (cached, on a 401 too) unless
+// forwardResolverCookies is off.
 func TestRoutersAndReloadsOfAMiddleware(t *testing.T) {
 	f := newFakeResolver(t)
 	alice := request{header: bearer("alice")}
@@ -690,8 +708,11 @@ func TestRoutersAndReloadsOfAMiddleware(t *testing.T) {
 		{"the cookie from the cache", ttl30, expired, 3, cleared},
 		{"forwardResolverCookies off", noForward, expired, 4, ""},
 		{"off, from the cache", noForward, expired, 4, ""},
-		{"a reload that turns it on, on a 401", required, expired, 5, cleared},
-		{"on a 401, from the cache", required, expired, 5, cleared},
+		// Policies are the middleware's; the cache is the Authgear app's.
+		{"a reload that changes the policy and turns cookies on keeps the cache, on a 401", required, expired, 4, cleared},
+		{"on a 401, from the cache", required, expired, 4, cleared},
+		{"alice's first answer went with the app the ttl30 reload retired", nil, alice, 5, ""},
+		{"another policy on her cached answer", required, alice, 5, ""},
 		// With a bare resolverHost, the scheme (a JWT's audience) is keyed too.
 		{"a bare resolverHost, over https", bareHost, overHTTPS, 6, ""},
 		{"the same token over http is not given the https answer", bareHost, overHTTP, 7, ""},

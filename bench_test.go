@@ -32,7 +32,7 @@ func benchAnswer(s *settings) *answer {
 		"X-Authgear-User-Anonymous": {"false"}, "X-Authgear-User-Verified": {"true"}, "X-Authgear-User-Can-Reauthenticate": {"true"},
 		"X-Authgear-User-Roles": {"admin,editor"}, "X-Authgear-Session-Amr": {"pwd otp"}, "X-Authgear-Session-Authenticated-At": {"1764380000"},
 	}
-	return newAnswer(h, s)
+	return newAnswer(h)
 }
 
 // benchMiddleware returns a middleware whose cache already holds the
@@ -41,8 +41,8 @@ func benchMiddleware(b *testing.B) (*Middleware, *http.Request) {
 	m := newMiddleware(b, "bench-"+b.Name(), nil)
 	req := benchRequest()
 	key := credentialKey(req, m.cookies)
-	if j := m.shared.cache.join(key, time.Now().UnixNano(), 0, time.Second); j.leader {
-		m.shared.cache.finish(key, j.cl, &callResult{ans: benchAnswer(m.settings), returned: true}, time.Now().UnixNano())
+	if j := m.cache.join(key, time.Now().UnixNano(), 0, time.Second, &servedCounts{}); j.leader {
+		m.cache.finish(key, j.cl, &callResult{ans: benchAnswer(m.settings), returned: true}, time.Now().UnixNano())
 	}
 	return m, req
 }
@@ -103,7 +103,7 @@ func BenchmarkCacheLookupHit(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		c.join(key, time.Now().UnixNano(), 0, time.Second)
+		c.join(key, time.Now().UnixNano(), 0, time.Second, &servedCounts{})
 	}
 }
 

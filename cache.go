@@ -44,8 +44,6 @@ type cache struct {
 	inserts      int64             // answers cached since the cache was made
 	reported     int64             // c.inserts at the last size report
 	evicted      int64             // entries removed to make room
-	hits         int64             // answers served fresh (the metrics' cache_hit)
-	revalidated  int64             // answers served past cacheTTL, while refreshed
 	retired      bool              // the registry let go of the cache: it caches nothing more
 
 	// Webhook evictions, for the calls under way (flight.go): epoch counts
@@ -70,8 +68,8 @@ type entry struct {
 	key     string
 	ans     *answer
 	expires int64 // fresh until then
-	// hitUntil is expires for an answer that needs nothing but its headers
-	// (answer.plain), else 0: the hit path's one test.
+	// hitUntil is expires for an answer without cookies to forward, else 0:
+	// the hit path's one test.
 	hitUntil   int64
 	revalidate int64 // until then served at once while a background call refreshes it
 	staleUntil int64 // until then it may stand in for a failed resolver call
@@ -134,12 +132,12 @@ func touch(c *cache, e *entry) {
 	}
 }
 
-// servedCounts returns how many answers the cache served fresh, and how
-// many past cacheTTL while they were refreshed.
-func (c *cache) servedCounts() (int64, int64) {
+// servedBy returns how many answers the cache served fresh to one
+// middleware, and how many past cacheTTL while they were refreshed.
+func (c *cache) servedBy(counts *servedCounts) (int64, int64) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.hits, c.revalidated
+	return counts.hits, counts.revalidated
 }
 
 // sizeReport returns the line the cache logs every statsEvery insertions,
@@ -242,7 +240,7 @@ func (c *cache) insert(key string, ans *answer, now, notAfter int64) {
 		e.revalidate = minTime(e.revalidate, notAfter)
 		e.staleUntil = minTime(e.staleUntil, notAfter)
 	}
-	if ans.plain {
+	if len(ans.cookies) == 0 {
 		e.hitUntil = e.expires
 	}
 	if c.retired || deadline(e) <= now {

@@ -9,7 +9,7 @@ import (
 // put resolves key as the user at time now, as the middleware does.
 func put(t *testing.T, c *cache, key, user string, now int64) {
 	t.Helper()
-	j := c.join(key, now, 0, time.Second)
+	j := c.join(key, now, 0, time.Second, &servedCounts{})
 	if !j.leader {
 		t.Fatalf("join(%q) at %d: not the leader", key, now)
 	}
@@ -18,7 +18,7 @@ func put(t *testing.T, c *cache, key, user string, now int64) {
 
 // has reports whether key has a fresh answer at now (ending any call it starts).
 func has(c *cache, key string, now int64) bool {
-	j := c.join(key, now, 0, time.Second)
+	j := c.join(key, now, 0, time.Second, &servedCounts{})
 	if j.leader {
 		c.finish(key, j.cl, &callResult{err: errTest, returned: true}, now)
 	}
@@ -129,13 +129,13 @@ func TestCacheExpiryAndStaleWindow(t *testing.T) {
 		fresh, stale bool
 	}{{99, true, true}, {100, false, true}, {149, false, true}, {150, false, false}}
 	for _, tt := range tests {
-		j := c.join("a", tt.now, 0, time.Second)
+		j := c.join("a", tt.now, 0, time.Second, &servedCounts{})
 		if (j.ans != nil) != tt.fresh {
 			t.Fatalf("at %d: fresh = %v, want %v", tt.now, j.ans != nil, tt.fresh)
 		}
 		if j.leader {
 			// The resolver fails: the stale answer is what is left.
-			w := c.join("a", tt.now, 0, time.Second) // a waiter joins the call
+			w := c.join("a", tt.now, 0, time.Second, &servedCounts{}) // a waiter joins the call
 			if w.cl != j.cl {
 				t.Fatal("a concurrent miss did not join the call under way")
 			}
@@ -188,7 +188,7 @@ func TestEvictUserRemovesExactlyThatUsersEntries(t *testing.T) {
 
 func TestEvictionWinsOverAResolveUnderWay(t *testing.T) {
 	c := newCache(1000, 0, 0, 10)
-	j := c.join("bob-session", 0, 0, time.Second)
+	j := c.join("bob-session", 0, 0, time.Second, &servedCounts{})
 	if !j.leader {
 		t.Fatal("not the leader")
 	}

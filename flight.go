@@ -76,21 +76,22 @@ type callResult struct {
 // join returns, for key at time now: the fresh answer; or an answer in its
 // revalidation window, with a background refresh to start if none is under
 // way; or else the call to wait for, counted as one more waiter (the
-// caller's own when it is the leader). notAfter is the credentials' expiry.
-func (c *cache) join(key string, now, notAfter int64, timeout time.Duration) joined {
+// caller's own when it is the leader). notAfter is the credentials' expiry;
+// served are the counts of the middleware that asks.
+func (c *cache) join(key string, now, notAfter int64, timeout time.Duration, served *servedCounts) joined {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e := c.entries[key]; e != nil && now < e.revalidate {
 		if now < e.expires {
-			c.hits++
+			served.hits++
 			return joined{ans: e.ans}
 		}
 		if c.servesStale(key, e, now) {
-			c.revalidated++
+			served.revalidated++
 			return joined{ans: e.ans}
 		}
 		if c.refreshing < maxRefreshes {
-			c.revalidated++
+			served.revalidated++
 			cl := c.newCall(key, notAfter, timeout)
 			cl.background = true
 			cl.waiters = 0
@@ -155,7 +156,7 @@ func (c *cache) leave(cl *call) {
 // to the caller).
 func runCall(in *instance, key string, cl *call, header http.Header) {
 	r := &callResult{}
-	defer in.cache.complete(key, cl, r)
+	defer in.app.cache.complete(key, cl, r)
 	start := time.Now()
 	callResolver(cl.ctx, in, header, r)
 	r.returned = true
@@ -235,7 +236,7 @@ func (c *cache) cacheable(cl *call, ans *answer) bool {
 // the request's client goes away first. The leader runs the call instead of
 // waiting for it.
 func wait(in *instance, key string, cl *call, leader bool, req *http.Request, cr *credentials) {
-	c := in.cache
+	c := in.app.cache
 	stop := context.AfterFunc(req.Context(), func() { c.leave(cl) })
 	if leader {
 		runCall(in, key, cl, resolverRequestHeader(req, cr, in.settings))
@@ -265,7 +266,7 @@ func identify(m *Middleware, req *http.Request) (*answer, int) {
 	}
 	key := cr.key()
 	now := time.Now().UnixNano()
-	j := in.cache.join(key, now, jwtExpiry(cr.authorization), m.settings.timeout)
+	j := in.app.cache.join(key, now, jwtExpiry(cr.authorization), m.settings.timeout, m.served)
 	if j.refresh != nil {
 		go refresh(in, key, j.refresh, resolverRequestHeader(req, &cr, in.settings))
 	}
@@ -286,7 +287,7 @@ func identify(m *Middleware, req *http.Request) (*answer, int) {
 		in.logResolver("resolver call failed: %v", cl.err)
 	}
 	if allowsStale(cl.status, cl.err) {
-		if stale := in.cache.stale(key, time.Now().UnixNano()); stale != nil {
+		if stale := in.app.cache.stale(key, time.Now().UnixNano()); stale != nil {
 			in.metrics.staleServed.Add(1)
 			return stale, 0
 		}

@@ -33,10 +33,18 @@ const (
 )
 
 // user is a test user of the fake resolver; its credentials are "user:<name>".
+// Unless it says otherwise, it is not verified, its session's AMR is empty
+// and its sign-in time is the recorded fixture's (weeks ago), as a real
+// Authgear answers for a password sign-in.
 type user struct {
 	id        string
 	roles     string
 	anonymous bool
+	verified  bool
+	amr       string
+	// signedIn is how long before each answer the user signed in; -1 for an
+	// answer without x-authgear-session-authenticated-at.
+	signedIn time.Duration
 }
 
 var users = map[string]user{
@@ -45,6 +53,9 @@ var users = map[string]user{
 	"carol":        {id: "id-carol"},
 	"anon":         {id: "id-anon", anonymous: true},
 	"fixture-user": {id: "ae9dd108-048e-4576-86ca-2c69bcd2ad08"}, // of the recorded webhook deliveries
+	"dave":         {id: "id-dave", verified: true, amr: "pwd x_primary_password", signedIn: time.Hour},
+	"erin":         {id: "id-erin", roles: "admin", verified: true, amr: "mfa otp pwd x_primary_password x_secondary_totp", signedIn: time.Minute},
+	"frank":        {id: "id-frank", verified: true, amr: "mfa", signedIn: -1},
 }
 
 // fakeResolver answers as Authgear's resolver does, from the recorded
@@ -249,6 +260,14 @@ func (f *fakeResolver) valid(kind, credential string) http.Header {
 	h := f.fixtures["session-valid-roles"].Clone()
 	h.Set("X-Authgear-User-Id", u.id)
 	h.Set("X-Authgear-User-Anonymous", strconv.FormatBool(u.anonymous))
+	h.Set("X-Authgear-User-Verified", strconv.FormatBool(u.verified))
+	h.Set("X-Authgear-Session-Amr", u.amr)
+	switch {
+	case u.signedIn < 0:
+		h.Del("X-Authgear-Session-Authenticated-At")
+	case u.signedIn > 0:
+		h.Set("X-Authgear-Session-Authenticated-At", strconv.FormatInt(time.Now().Add(-u.signedIn).Unix(), 10))
+	}
 	if u.roles == "" {
 		h.Del("X-Authgear-User-Roles")
 	} else {

@@ -22,9 +22,10 @@ type metrics struct {
 	misses, anonymous                   atomic.Int64
 	unauthorized, forbidden, redirected atomic.Int64
 	staleServed                         atomic.Int64
-	failedTimeout, failedOther          atomic.Int64 // answered 504 / 502
-	failedAnonymous                     atomic.Int64 // passed on without identity (onResolverError: anonymous)
-	credentialsTooLarge                 atomic.Int64 // answered 431 without a resolver call (maxCredentialBytes)
+	failedTimeout, failedOther          atomic.Int64               // answered 504 / 502
+	failedAnonymous                     atomic.Int64               // passed on without identity (onResolverError: anonymous)
+	credentialsTooLarge                 atomic.Int64               // answered 431 without a resolver call (maxCredentialBytes)
+	refused                             [verdictCount]atomic.Int64 // by reason (refusal.go)
 
 	// Resolver calls by result, and their latency.
 	callsOK, callsTimeout, callsTransport atomic.Int64
@@ -164,7 +165,7 @@ func exposition(instances []*instance) string {
 	family("authgear_requests_total", "counter", "Requests by outcome.")
 	for _, in := range instances {
 		mt := in.metrics
-		hits, revalidated := in.cache.servedCounts()
+		hits, revalidated := in.app.cache.servedBy(in.served)
 		for _, o := range []struct {
 			name string
 			v    int64
@@ -178,6 +179,13 @@ func exposition(instances []*instance) string {
 			{"credentials_too_large", mt.credentialsTooLarge.Load()},
 		} {
 			sample("authgear_requests_total", in, "outcome", o.name, o.v)
+		}
+	}
+
+	family("authgear_refusals_total", "counter", "Requests the policy refused, by reason.")
+	for _, in := range instances {
+		for v := verdictNoSession; v < verdictCount; v++ {
+			sample("authgear_refusals_total", in, "reason", refusals[v].reason, in.metrics.refused[v].Load())
 		}
 	}
 
@@ -211,12 +219,12 @@ func exposition(instances []*instance) string {
 
 	family("authgear_cache_entries", "gauge", "Cached answers, expired ones included.")
 	for _, in := range instances {
-		sample("authgear_cache_entries", in, "", "", int64(in.cache.len()))
+		sample("authgear_cache_entries", in, "", "", int64(in.app.cache.len()))
 	}
 
 	family("authgear_cache_evictions_total", "counter", "Cached answers removed, by cause.")
 	for _, in := range instances {
-		sample("authgear_cache_evictions_total", in, "cause", "capacity", in.cache.evictedCount())
+		sample("authgear_cache_evictions_total", in, "cause", "capacity", in.app.cache.evictedCount())
 		sample("authgear_cache_evictions_total", in, "cause", "webhook", in.metrics.evictedByWebhook.Load())
 	}
 

@@ -11,7 +11,8 @@ import (
 var knownOptions = []string{
 	"resolverURL", "resolverHost", "timeout", "cacheTTL", "staleWhileRevalidate", "cacheMaxEntries",
 	"cookiePrefix", "staleIfError", "onResolverError", "requireSession",
-	"rejectAnonymousUsers", "allowedRoles", "loginURL", "forwardResolverCookies",
+	"rejectAnonymousUsers", "allowedRoles", "requireVerified", "requireAMR", "maxAuthAge",
+	"loginURL", "forwardResolverCookies",
 	"tls", "webhookPath", "webhookSecret", "webhookSecretFile", "webhookPeers",
 	"metricsPath", "metricsAllowedIPs",
 }

@@ -9,17 +9,33 @@ import (
 	"time"
 )
 
-// instance is what the routers sharing one middleware name share: the cache
-// and the resolver client. Traefik calls New once per router and again on
-// every configuration reload, with no close hook, so instances live in a
-// package-level registry instead of in the handler.
-type instance struct {
-	settings  *settings
-	app       string // the Authgear app's host: webhooks evict in every instance of the app
+// Traefik calls New once per router and again on every configuration
+// reload, with no close hook, so what must outlive a handler lives in a
+// package-level registry instead of in the handler, in two kinds:
+//
+//   - an app is what every middleware over one Authgear app shares: the
+//     cache, the single-flight of resolver calls and the resolver
+//     connections, keyed by the resolver-side settings (settings.appKey). Two
+//     middlewares with different policies over the same app share one cached
+//     answer per credential and one resolver call per user per cacheTTL, and
+//     one webhook delivery evicts for all of them;
+//   - an instance is one middleware name with its settings: its policy, its
+//     metrics and log slots, and the app it uses.
+
+// app is the state shared by every middleware over one Authgear app.
+type app struct {
+	key       string // settings.appKey
+	host      string // the Authgear app's host: webhooks evict in every app of that host
 	cache     *cache
 	transport *http.Transport   // the resolver connections
 	roundTrip http.RoundTripper // what calls the resolver: transport, or a test's fake
-	name      string
+}
+
+// instance is what the routers sharing one middleware name share.
+type instance struct {
+	settings *settings
+	app      *app
+	name     string
 
 	lastNew int64 // UnixNano of the last New that returned this instance (registryMu)
 
@@ -30,6 +46,16 @@ type instance struct {
 	metrics *metrics
 
 	logs *logSlots // its own allocation, as metrics
+
+	// served counts the answers this middleware served from the shared
+	// cache; its app's cache.mu protects it, which the hit path holds anyway.
+	served *servedCounts
+}
+
+// servedCounts are the metrics' cache_hit and revalidated of one
+// middleware: answers served fresh, and past cacheTTL while refreshed.
+type servedCounts struct {
+	hits, revalidated int64
 }
 
 // logSlots hold one log slot each for resolver failures, refused webhook
@@ -40,8 +66,9 @@ type logSlots struct {
 }
 
 var (
-	registryMu sync.Mutex               // protects the four below
+	registryMu sync.Mutex               // protects the five below
 	registry   = map[string]*instance{} // by middleware name
+	apps       = map[string]*app{}      // by settings.appKey
 	lastNewAt  int64                    // UnixNano of the latest New
 	reloadAt   int64                    // UnixNano of the first New of the latest reload
 	clock      = time.Now               // the registry's clock; tests move it
@@ -53,20 +80,24 @@ var (
 const reloadGap = 10 * time.Second
 
 // sharedInstance returns the instance registered for the middleware name if
-// its settings are the same, or registers a new one in its place.
+// its settings are the same, or registers a new one in its place, over the
+// app its resolver-side settings name (made if none has them).
 //
 // When a New starts a reload, the instances that the previous reload did not
 // ask for are retired: their middleware name or settings are gone from the
-// configuration. Retiring drops the cache and closes the idle connections; a
-// handler that still held a retired instance would go on working, uncached.
+// configuration. An app that no registered instance uses any more is
+// retired with them: its cache is dropped and its idle connections closed. A
+// handler that still held a retired app would go on working, uncached.
 func sharedInstance(name string, s *settings) *instance {
 	now := clock().UnixNano()
 	registryMu.Lock()
 	defer registryMu.Unlock()
+	dropped := false
 	if now-lastNewAt > int64(reloadGap) {
 		for other, in := range registry {
 			if in.lastNew < reloadAt {
-				retire(other, in)
+				delete(registry, other)
+				dropped = true
 			}
 		}
 		reloadAt = now
@@ -74,49 +105,61 @@ func sharedInstance(name string, s *settings) *instance {
 	lastNewAt = now
 	in := registry[name]
 	if in == nil || in.settings.key != s.key {
-		if in != nil {
-			retire(name, in)
-		}
-		in = newInstance(name, s)
+		dropped = dropped || in != nil
+		in = &instance{settings: s, app: appFor(name, s), name: name, metrics: &metrics{}, logs: &logSlots{}, served: &servedCounts{}}
 		registry[name] = in
 	}
 	in.lastNew = now
+	if dropped {
+		retireUnusedApps()
+	}
 	return in
 }
 
-// newInstance makes the shared state for one middleware name and settings.
-func newInstance(name string, s *settings) *instance {
-	in := &instance{
-		settings:  s,
-		app:       s.resolverHost,
+// appFor returns the app of the settings, registering a new one if there is
+// none; registryMu must be held.
+func appFor(name string, s *settings) *app {
+	if a := apps[s.appKey]; a != nil {
+		return a
+	}
+	a := &app{
+		key:       s.appKey,
+		host:      s.resolverHost,
 		cache:     newCache(int64(s.cacheTTL), int64(s.staleWhileRevalidate), int64(s.staleIfError), s.cacheMaxEntries),
 		transport: newResolverTransport(s),
-		name:      name,
-		metrics:   &metrics{},
-		logs:      &logSlots{},
 	}
-	in.roundTrip = in.transport
-	in.cache.name = name
-	return in
+	a.roundTrip = a.transport
+	a.cache.name = name
+	apps[s.appKey] = a
+	return a
 }
 
-// retire removes the instance from the registry, empties its cache and
-// closes its idle connections; registryMu must be held.
-func retire(name string, in *instance) {
-	delete(registry, name)
-	in.cache.retire()
-	in.transport.CloseIdleConnections()
+// retireUnusedApps retires every app that no registered instance uses;
+// registryMu must be held.
+func retireUnusedApps() {
+	used := make(map[*app]bool, len(apps))
+	for _, in := range registry {
+		used[in.app] = true
+	}
+	for key, a := range apps {
+		if !used[a] {
+			delete(apps, key)
+			a.cache.retire()
+			a.transport.CloseIdleConnections()
+		}
+	}
 }
 
-// cachesOfApp returns the caches of every instance that serves the Authgear
-// app with the given host.
-func cachesOfApp(app string) []*cache {
+// cachesOfApp returns the caches of every app with the given host: a
+// webhook delivery names a user of that Authgear app, however its
+// middlewares cache it.
+func cachesOfApp(host string) []*cache {
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	var caches []*cache
-	for _, in := range registry {
-		if in.app == app {
-			caches = append(caches, in.cache)
+	for _, a := range apps {
+		if a.host == host {
+			caches = append(caches, a.cache)
 		}
 	}
 	return caches

@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"runtime"
 	"sort"
 	"strconv"
@@ -27,11 +28,12 @@ import (
 )
 
 // newMiddleware builds the middleware called name, edited by edit, with an
-// unreachable resolver and a next handler that does nothing.
+// unreachable resolver and a next handler that does nothing. Each name has
+// an Authgear app (and so a cache) of its own: its resolver URL's path.
 func newMiddleware(tb testing.TB, name string, edit func(*Config)) *Middleware {
 	tb.Helper()
 	cfg := CreateConfig()
-	cfg.ResolverURL = "http://127.0.0.1:1/_resolver/resolve"
+	cfg.ResolverURL = "http://127.0.0.1:1/" + url.PathEscape(name) + "/_resolver/resolve"
 	if edit != nil {
 		edit(cfg)
 	}
@@ -101,7 +103,7 @@ func (panickingTransport) RoundTrip(*http.Request) (*http.Response, error) {
 
 func TestAPanickingCallLeavesNoKeyInFlight(t *testing.T) {
 	m := newMiddleware(t, t.Name(), nil)
-	m.shared.roundTrip = panickingTransport{}
+	m.shared.app.roundTrip = panickingTransport{}
 	serve := func() (panicked bool) {
 		defer func() { panicked = recover() != nil }()
 		req := httptest.NewRequest(http.MethodGet, "http://api.example.test/", nil)
@@ -473,11 +475,11 @@ func TestADeliveryAFullMemoryCannotHoldIsEvictedHereOnly(t *testing.T) {
 		full.admit("earlier-"+strconv.Itoa(i), now.UnixNano())
 	}
 	eventMemoriesMu.Lock()
-	eventMemories[h.shared.app] = full
+	eventMemories[h.shared.app.host] = full
 	eventMemoriesMu.Unlock()
 	t.Cleanup(func() {
 		eventMemoriesMu.Lock()
-		delete(eventMemories, h.shared.app)
+		delete(eventMemories, h.shared.app.host)
 		eventMemoriesMu.Unlock()
 	})
 

@@ -134,7 +134,7 @@ func callResolver(ctx context.Context, in *instance, header http.Header, r *call
 	}
 	out.Header = header
 	out.Host = s.resolverHost
-	resp, err := in.roundTrip.RoundTrip(out)
+	resp, err := in.app.roundTrip.RoundTrip(out)
 	if err != nil {
 		r.err = fmt.Errorf("resolver %s: %w", s.resolverURL, err)
 		r.status = refusedRequestStatus(err)
@@ -148,7 +148,7 @@ func callResolver(ctx context.Context, in *instance, header http.Header, r *call
 		r.err = fmt.Errorf("resolver %s answered %q", s.resolverURL, resp.Status)
 		return
 	}
-	r.ans = newAnswer(resp.Header, s)
+	r.ans = newAnswer(resp.Header)
 }
 
 // resolverRequestHeader builds the headers of the request to the resolver

@@ -30,9 +30,7 @@ type settings struct {
 	staleIfError         time.Duration
 	staleWhileRevalidate time.Duration
 	anonymousOnError     bool
-	requireSession       bool
-	rejectAnonymous      bool
-	allowedRoles         []string
+	policy               policy
 	loginURL             string
 	forwardCookies       bool
 	tlsConfig            *tls.Config
@@ -42,11 +40,13 @@ type settings struct {
 	metricsPath          string
 	metricsAllowed       []*net.IPNet
 
-	// anonymousVerdict is the policy's answer for a request without identity.
-	anonymousVerdict verdict
 	// key identifies these settings: a reload with the same key keeps the
-	// shared cache and client.
+	// middleware's instance (its metrics).
 	key string
+	// appKey identifies the Authgear app and how it is cached: the
+	// resolver-side settings. Middlewares with the same appKey share one
+	// cache, single-flight and resolver client, whatever their policies.
+	appKey string
 }
 
 // cookieNames are the names of Authgear's credential cookies for one
@@ -121,9 +121,9 @@ func parseSettings(c *Config) (*settings, error) {
 		errs = append(errs, fmt.Errorf("onResolverError %q must be %q or %q", c.OnResolverError, onErrorReject, onErrorAnonymous))
 	}
 
-	s.allowedRoles = splitList(c.AllowedRoles)
-	s.requireSession = c.RequireSession || len(s.allowedRoles) > 0
-	s.rejectAnonymous = c.RejectAnonymousUsers
+	policyErrs := []error(nil)
+	s.policy, policyErrs = parsePolicy(c)
+	errs = append(errs, policyErrs...)
 	s.forwardCookies = c.ForwardResolverCookies
 
 	if l := strings.TrimSpace(c.LoginURL); l != "" {
@@ -168,19 +168,53 @@ func parseSettings(c *Config) (*settings, error) {
 		return nil, errors.Join(errs...)
 	}
 
-	s.anonymousVerdict = verdictPass
-	if s.requireSession {
-		s.anonymousVerdict = verdictUnauthorized
-	}
-	s.key = strings.Join([]string{
-		s.resolverURL, s.resolverHost, s.timeout.String(), s.cacheTTL.String(),
+	s.appKey = strings.Join([]string{
+		s.resolverURL, s.resolverHost, s.resolverScheme, s.timeout.String(), s.cacheTTL.String(),
 		strconv.Itoa(s.cacheMaxEntries), prefix, s.staleIfError.String(), s.staleWhileRevalidate.String(),
-		strconv.FormatBool(s.anonymousOnError), strconv.FormatBool(s.requireSession),
-		strconv.FormatBool(s.rejectAnonymous), strings.Join(s.allowedRoles, ","),
-		strconv.FormatBool(s.forwardCookies), s.resolverScheme,
 		c.TLS.CA, strconv.FormatBool(c.TLS.InsecureSkipVerify),
 	}, "\x00")
+	p := &s.policy
+	s.key = strings.Join([]string{
+		s.appKey, strconv.FormatBool(s.anonymousOnError), strconv.FormatBool(p.requireSession),
+		strconv.FormatBool(p.rejectAnonymous), strconv.FormatBool(p.requireVerified),
+		strings.Join(p.allowedRoles, ","), strings.Join(p.requireAMR, " "), strconv.FormatInt(p.maxAuthAge, 10),
+		s.loginURL, strconv.FormatBool(s.forwardCookies),
+	}, "\x00")
 	return s, nil
+}
+
+// parsePolicy reads the access policy's options. Every rule implies
+// requireSession. A list given with no item in it (",", " ") is refused
+// rather than read as "no rule": a role check silently turned off is worse
+// than a middleware that fails to load.
+func parsePolicy(c *Config) (policy, []error) {
+	var errs []error
+	p := policy{rejectAnonymous: c.RejectAnonymousUsers, requireVerified: c.RequireVerified}
+	p.allowedRoles = splitList(c.AllowedRoles)
+	if len(p.allowedRoles) == 0 && len(c.AllowedRoles) > 0 {
+		errs = append(errs, errors.New("allowedRoles has no role in it: give role keys, e.g. [admin, editor], or leave it out"))
+	}
+	p.requireAMR = splitList(c.RequireAMR)
+	if len(p.requireAMR) == 0 && len(c.RequireAMR) > 0 {
+		errs = append(errs, errors.New("requireAMR has no authentication method in it: give AMR values, e.g. [mfa, otp], or leave it out"))
+	}
+	for _, amr := range p.requireAMR {
+		if strings.ContainsAny(amr, " \t\"\\") {
+			errs = append(errs, fmt.Errorf("requireAMR item %q must be one AMR value, e.g. mfa, otp, pwd", amr))
+			break
+		}
+	}
+	if strings.TrimSpace(c.MaxAuthAge) != "" {
+		age, err := parseDuration("maxAuthAge", c.MaxAuthAge, maxAuthAgeLimit)
+		if err == nil && age < time.Second {
+			err = fmt.Errorf("maxAuthAge %q must be at least 1s: it is how long ago the user may have signed in, e.g. \"5m\"", c.MaxAuthAge)
+		}
+		errs = appendErr(errs, err)
+		p.maxAuthAge = int64(age.Truncate(time.Second)) // sign-in times are whole seconds
+	}
+	p.requireSession = c.RequireSession || p.requireVerified ||
+		len(p.allowedRoles) > 0 || len(p.requireAMR) > 0 || p.maxAuthAge > 0
+	return p, errs
 }
 
 func appendErr(errs []error, err error) []error {

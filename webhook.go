@@ -88,7 +88,7 @@ func serveWebhook(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 		writeText(rw, http.StatusBadRequest, "webhook body is not a JSON event")
 		return
 	}
-	admission := admitEvent(m.shared.app, &event, time.Now())
+	admission := admitEvent(m.shared.app.host, &event, time.Now())
 	if admission == duplicateEvent {
 		m.metrics.deliveriesDuplicate.Add(1)
 		writeText(rw, http.StatusOK, "ok: duplicate delivery, already handled")
@@ -121,7 +121,7 @@ func evictEventUser(m *Middleware, event *webhookEvent) int {
 	}
 	evicted := 0
 	if userID != "" {
-		for _, c := range cachesOfApp(m.shared.app) {
+		for _, c := range cachesOfApp(m.shared.app.host) {
 			evicted += c.evictUser(userID)
 		}
 	}
