@@ -12,7 +12,7 @@ import (
 
 // answer is what one successful resolver call established for one set of
 // credentials. It is shared by every request that hits its cache entry and
-// never changed after it is made.
+// never changed after it is made, but for the assertions it holds.
 type answer struct {
 	// names are the x-authgear-* headers of the resolver's answer, sorted;
 	// the values of names[i] are values[bounds[i]:bounds[i+1]]. A request is
@@ -32,9 +32,16 @@ type answer struct {
 	// authentication methods (x-authgear-session-amr, space-separated); the
 	// sign-in time (x-authgear-session-authenticated-at, Unix seconds) as
 	// UnixNano, 0 when unknown.
-	valid, anonymous, verified bool
-	roles, amr                 []string
-	authenticatedAt            int64
+	valid, anonymous, verified, canReauthenticate bool
+	roles, amr                                    []string
+	authenticatedAt                               int64
+
+	// The signed assertions of this answer, one per middleware that signs
+	// (signer.go), and the end of the answer's revalidation window, which
+	// caps their exp (0 when the answer was not cached). Both are protected
+	// by the lock of the cache the answer is in.
+	assertions []*assertion
+	until      int64
 }
 
 // newAnswer keeps the identity headers and cookies of a resolver response,
@@ -43,7 +50,7 @@ func newAnswer(h http.Header) *answer {
 	a := &answer{}
 	var names []string
 	for name := range h {
-		if isIdentityHeader(name) {
+		if isIdentityHeader(name) && name != assertionHeader { // only the plugin signs
 			names = append(names, name)
 		}
 	}
@@ -70,6 +77,7 @@ func parseSession(a *answer, h http.Header) {
 	a.userID = h.Get("X-Authgear-User-Id")
 	a.anonymous = h.Get("X-Authgear-User-Anonymous") == "true"
 	a.verified = h.Get("X-Authgear-User-Verified") == "true"
+	a.canReauthenticate = h.Get("X-Authgear-User-Can-Reauthenticate") == "true"
 	for _, role := range strings.Split(h.Get("X-Authgear-User-Roles"), ",") {
 		if role = strings.TrimSpace(role); role != "" {
 			a.roles = append(a.roles, role)

@@ -113,6 +113,30 @@ type Config struct {
 	// every address it has) to which a verified delivery is relayed.
 	WebhookPeers []string `json:"webhookPeers,omitempty"`
 
+	// JWTAssertion adds X-Authgear-Jwt-Assertion, an ES256 JWT of the
+	// identity, to every request with a valid session that the policy lets
+	// through (signer.go).
+	JWTAssertion bool `json:"jwtAssertion,omitempty"`
+	// JWTAssertionLifetime bounds an assertion's life before its leeway
+	// (default "5m").
+	JWTAssertionLifetime string `json:"jwtAssertionLifetime,omitempty"`
+	// JWTAssertionKeyFile is a PEM file holding the P-256 private key to sign
+	// with; without it (or JWTAssertionKey) a key is generated per process.
+	JWTAssertionKeyFile string `json:"jwtAssertionKeyFile,omitempty"`
+	// JWTAssertionKey is the same key as inline PEM.
+	JWTAssertionKey string `json:"jwtAssertionKey,omitempty"`
+	// JWTAssertionPreviousKeys are PEM keys (inline or files) published at
+	// JWKSPath but not used to sign: the keys of before a rotation.
+	JWTAssertionPreviousKeys []string `json:"jwtAssertionPreviousKeys,omitempty"`
+	// JWTAssertionAudience is the assertion's aud (default: the middleware's
+	// name as Traefik gives it, e.g. "auth-admin@file").
+	JWTAssertionAudience string `json:"jwtAssertionAudience,omitempty"`
+	// JWTAssertionIssuer is the assertion's iss (default "traefik-authgear").
+	JWTAssertionIssuer string `json:"jwtAssertionIssuer,omitempty"`
+	// JWKSPath, when set, is the path on which the middleware serves the
+	// public keys of every signing middleware of the plugin (a JWKS).
+	JWKSPath string `json:"jwksPath,omitempty"`
+
 	// MetricsPath, when set, is the path on which the middleware serves the
 	// metrics of every middleware of the plugin, in Prometheus' text format.
 	MetricsPath string `json:"metricsPath,omitempty"`
@@ -147,6 +171,7 @@ func CreateConfig() *Config {
 		StaleIfError:           "0",
 		OnResolverError:        onErrorReject,
 		ForwardResolverCookies: true,
+		JWTAssertionLifetime:   "5m",
 	}
 }
 
@@ -160,6 +185,7 @@ type Middleware struct {
 	cookies     *cookieNames  // settings.cookies
 	policy      *policy       // &settings.policy, nil when it lets every request through
 	served      *servedCounts // shared.served
+	signer      *signer       // shared.signer, nil without jwtAssertion
 	ownPaths    bool          // webhookPath or metricsPath is set
 	schemeKeyed bool          // the resolver's scheme is the request's (a bare resolverHost): keyed too
 }
@@ -184,8 +210,9 @@ func New(ctx context.Context, next http.Handler, config *Config, name string) (h
 		cache:       shared.app.cache,
 		metrics:     shared.metrics,
 		served:      shared.served,
+		signer:      shared.signer,
 		cookies:     &s.cookies,
-		ownPaths:    s.webhookPath != "" || s.metricsPath != "",
+		ownPaths:    s.webhookPath != "" || s.metricsPath != "" || s.jwksPath != "",
 		schemeKeyed: s.resolverScheme == "",
 	}
 	if s.policy.requireSession {
@@ -243,7 +270,7 @@ func serveWithCredentials(m *Middleware, rw http.ResponseWriter, req *http.Reque
 	}
 	m.served.hits++
 	c.mu.Unlock()
-	if m.policy != nil {
+	if m.policy != nil || m.signer != nil {
 		serveAnswer(m, rw, req, e.ans)
 		return
 	}
@@ -251,15 +278,23 @@ func serveWithCredentials(m *Middleware, rw http.ResponseWriter, req *http.Reque
 	m.next.ServeHTTP(rw, req)
 }
 
-// serveAnswer applies the middleware's policy to a cached answer (at the
-// time of the request: maxAuthAge is judged on every hit), and passes the
-// request on with the answer's identity, or refuses it.
+// serveAnswer applies the middleware's policy to an answer (at the time of
+// the request: maxAuthAge is judged on every hit), and passes the request on
+// with the answer's identity, and its signed assertion for a valid session,
+// or refuses it.
 func serveAnswer(m *Middleware, rw http.ResponseWriter, req *http.Request, ans *answer) {
-	if v := m.policy.decide(ans, time.Now().UnixNano()); v != verdictPass {
-		m.refuse(rw, req, v)
-		return
+	if m.policy != nil {
+		if v := m.policy.decide(ans, time.Now().UnixNano()); v != verdictPass {
+			m.refuse(rw, req, v)
+			return
+		}
 	}
 	applyIdentity(req.Header, ans)
+	if m.signer != nil && ans.valid && ans.userID != "" {
+		if token := assertionFor(m, ans); token != "" {
+			req.Header[assertionHeader] = []string{token}
+		}
+	}
 	m.next.ServeHTTP(rw, req)
 }
 
@@ -277,7 +312,7 @@ func serveNotFresh(m *Middleware, rw http.ResponseWriter, req *http.Request, key
 	}
 	m.served.revalidated++
 	c.mu.Unlock()
-	if m.policy != nil {
+	if m.policy != nil || m.signer != nil {
 		serveAnswer(m, rw, req, e.ans)
 		return
 	}
@@ -300,6 +335,8 @@ func serveOwnPath(m *Middleware, rw http.ResponseWriter, req *http.Request) bool
 		serveWebhook(m, rw, req)
 	case s.metricsPath != "" && req.URL.Path == s.metricsPath:
 		serveMetrics(m, rw, req)
+	case s.jwksPath != "" && req.URL.Path == s.jwksPath:
+		serveJWKS(rw, req)
 	default:
 		return false
 	}
@@ -339,7 +376,7 @@ func serveResolved(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	if len(ans.cookies) > 0 && m.settings.forwardCookies {
 		addSetCookies(rw.Header(), ans.cookies)
 	}
-	if m.policy != nil {
+	if m.policy != nil || m.signer != nil {
 		serveAnswer(m, rw, req, ans)
 		return
 	}

@@ -261,6 +261,7 @@ func (c *cache) insert(key string, ans *answer, now, notAfter int64) {
 		c.evicted++
 	}
 	c.inserts++
+	ans.until = e.revalidate
 	c.entries[key] = e
 	pushFront(&c.probation, e)
 	if c.inserted.back == nil {

@@ -66,6 +66,7 @@ type fakeResolver struct {
 	srv          *httptest.Server
 	cookiePrefix string
 	everyone     bool
+	plant        string // when set, a header of that name every valid-session answer carries too
 	calls        atomic.Int64
 	status       atomic.Int64 // when non-zero, answer this status instead
 	fixtures     map[string]http.Header
@@ -258,6 +259,9 @@ func (f *fakeResolver) valid(kind, credential string) http.Header {
 		u = user{id: "u-" + id, roles: "r" + id[:4] + ",editor"}
 	}
 	h := f.fixtures["session-valid-roles"].Clone()
+	if f.plant != "" {
+		h.Set(f.plant, "planted-by-the-resolver")
+	}
 	h.Set("X-Authgear-User-Id", u.id)
 	h.Set("X-Authgear-User-Anonymous", strconv.FormatBool(u.anonymous))
 	h.Set("X-Authgear-User-Verified", strconv.FormatBool(u.verified))

@@ -15,6 +15,8 @@ var knownOptions = []string{
 	"loginURL", "forwardResolverCookies",
 	"tls", "webhookPath", "webhookSecret", "webhookSecretFile", "webhookPeers",
 	"metricsPath", "metricsAllowedIPs",
+	"jwtAssertion", "jwtAssertionLifetime", "jwtAssertionKeyFile", "jwtAssertionKey",
+	"jwtAssertionPreviousKeys", "jwtAssertionAudience", "jwtAssertionIssuer", "jwksPath",
 }
 
 // knownTLSOptions are the options under tls.

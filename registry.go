@@ -47,6 +47,9 @@ type instance struct {
 
 	logs *logSlots // its own allocation, as metrics
 
+	// signer mints the middleware's assertions; nil without jwtAssertion.
+	signer *signer
+
 	// served counts the answers this middleware served from the shared
 	// cache; its app's cache.mu protects it, which the hit path holds anyway.
 	served *servedCounts
@@ -107,6 +110,13 @@ func sharedInstance(name string, s *settings) *instance {
 	if in == nil || in.settings.key != s.key {
 		dropped = dropped || in != nil
 		in = &instance{settings: s, app: appFor(name, s), name: name, metrics: &metrics{}, logs: &logSlots{}, served: &servedCounts{}}
+		if a := s.assertion; a != nil {
+			audience := a.audience
+			if audience == "" {
+				audience = name
+			}
+			in.signer = newSigner(a.key, a.issuer, audience, a.lifetime)
+		}
 		registry[name] = in
 	}
 	in.lastNew = now

@@ -1,6 +1,7 @@
 package authgear
 
 import (
+	"crypto/ecdsa"
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
@@ -39,6 +40,9 @@ type settings struct {
 	webhookPeers         []peer
 	metricsPath          string
 	metricsAllowed       []*net.IPNet
+	assertion            *assertionSettings // nil without jwtAssertion
+	previousKeys         []*ecdsa.PublicKey // published at jwksPath, not used to sign
+	jwksPath             string
 
 	// key identifies these settings: a reload with the same key keeps the
 	// middleware's instance (its metrics).
@@ -158,6 +162,18 @@ func parseSettings(c *Config) (*settings, error) {
 	s.metricsAllowed, err = parseAllowedIPs(c.MetricsAllowedIPs)
 	errs = appendErr(errs, err)
 
+	assertionErrs := []error(nil)
+	s.assertion, s.previousKeys, assertionErrs = parseAssertion(c)
+	errs = append(errs, assertionErrs...)
+	if p := strings.TrimSpace(c.JWKSPath); p != "" {
+		if !strings.HasPrefix(p, "/") {
+			errs = append(errs, fmt.Errorf("jwksPath %q must be a path starting with /, e.g. /.well-known/authgear-jwks.json", c.JWKSPath))
+		} else if p == s.webhookPath || p == s.metricsPath {
+			errs = append(errs, fmt.Errorf("jwksPath %q is also the webhookPath or the metricsPath", c.JWKSPath))
+		}
+		s.jwksPath = p
+	}
+
 	s.webhookPeers, err = parsePeers(c.WebhookPeers)
 	errs = appendErr(errs, err)
 	if len(s.webhookPeers) > 0 && s.webhookPath == "" {
@@ -178,7 +194,7 @@ func parseSettings(c *Config) (*settings, error) {
 		s.appKey, strconv.FormatBool(s.anonymousOnError), strconv.FormatBool(p.requireSession),
 		strconv.FormatBool(p.rejectAnonymous), strconv.FormatBool(p.requireVerified),
 		strings.Join(p.allowedRoles, ","), strings.Join(p.requireAMR, " "), strconv.FormatInt(p.maxAuthAge, 10),
-		s.loginURL, strconv.FormatBool(s.forwardCookies),
+		s.loginURL, strconv.FormatBool(s.forwardCookies), s.assertion.identity(), s.jwksPath, previousKids(s.previousKeys),
 	}, "\x00")
 	return s, nil
 }
@@ -395,4 +411,92 @@ func parseTLS(c TLSConfig) (*tls.Config, error) {
 	}
 	cfg.RootCAs = pool
 	return cfg, nil
+}
+
+// assertionSettings are the validated jwtAssertion options.
+type assertionSettings struct {
+	key      *ecdsa.PrivateKey
+	issuer   string
+	audience string // "" for the middleware's name
+	lifetime time.Duration
+}
+
+// identity is what makes two assertion settings sign alike, for the
+// settings' key ("" without jwtAssertion).
+func (a *assertionSettings) identity() string {
+	if a == nil {
+		return ""
+	}
+	return thumbprint(&a.key.PublicKey) + "\x00" + a.issuer + "\x00" + a.audience + "\x00" + a.lifetime.String()
+}
+
+// previousKids joins the kids of the previous keys.
+func previousKids(keys []*ecdsa.PublicKey) string {
+	kids := make([]string, 0, len(keys))
+	for _, k := range keys {
+		kids = append(kids, thumbprint(k))
+	}
+	return strings.Join(kids, ",")
+}
+
+// parseAssertion reads the jwtAssertion options: the key (a file, inline
+// PEM, or the process's generated one), the issuer, audience and lifetime,
+// and the previous keys to publish.
+func parseAssertion(c *Config) (*assertionSettings, []*ecdsa.PublicKey, []error) {
+	var errs []error
+	var previous []*ecdsa.PublicKey
+	for i, entry := range c.JWTAssertionPreviousKeys {
+		if strings.TrimSpace(entry) == "" {
+			continue
+		}
+		option := "jwtAssertionPreviousKeys entry " + strconv.Itoa(i+1)
+		data, err := readKeyPEM(option, entry)
+		if err == nil {
+			var pub *ecdsa.PublicKey
+			pub, err = parsePublicKey(option, data)
+			previous = append(previous, pub)
+		}
+		errs = appendErr(errs, err)
+	}
+	file := strings.TrimSpace(c.JWTAssertionKeyFile)
+	inline := strings.TrimSpace(c.JWTAssertionKey)
+	if !c.JWTAssertion {
+		if file != "" || inline != "" {
+			errs = append(errs, errors.New("jwtAssertionKeyFile and jwtAssertionKey need jwtAssertion: true"))
+		}
+		return nil, previous, errs
+	}
+	a := &assertionSettings{issuer: strings.TrimSpace(c.JWTAssertionIssuer), audience: strings.TrimSpace(c.JWTAssertionAudience)}
+	if a.issuer == "" {
+		a.issuer = "traefik-authgear"
+	}
+	lifetime, err := parseDuration("jwtAssertionLifetime", c.JWTAssertionLifetime, maxAssertionLifetime)
+	if err == nil && lifetime < minAssertionLifetime {
+		err = fmt.Errorf("jwtAssertionLifetime %q must be at least %s", c.JWTAssertionLifetime, minAssertionLifetime)
+	}
+	errs = appendErr(errs, err)
+	a.lifetime = lifetime
+	var key *ecdsa.PrivateKey
+	switch {
+	case file != "" && inline != "":
+		err = errors.New("jwtAssertionKeyFile and jwtAssertionKey are both set: give one")
+	case file != "":
+		var data []byte
+		data, err = readConfigFile("jwtAssertionKeyFile", file, maxKeyFileSize)
+		if err != nil {
+			err = fmt.Errorf("%w holding a PEM P-256 private key", err)
+		} else {
+			key, err = parsePrivateKey("jwtAssertionKeyFile", data)
+		}
+	case inline != "":
+		key, err = parsePrivateKey("jwtAssertionKey", []byte(inline))
+	default:
+		key, err = processKey()
+	}
+	errs = appendErr(errs, err)
+	if key == nil {
+		return nil, previous, errs
+	}
+	a.key = key
+	return a, previous, errs
 }
