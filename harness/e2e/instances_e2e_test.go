@@ -17,31 +17,34 @@ import (
 
 // TestRoutersAndReloadsShareTheCache: Traefik builds a middleware per router
 // and per reload. Two routers share the cache; a reload with the same
-// settings keeps it warm; other settings start a new one.
+// settings keeps it warm, and so does one that changes only the policy (the
+// cache belongs to the Authgear app); other resolver-side settings start a
+// new one.
 func TestRoutersAndReloadsShareTheCache(t *testing.T) {
-	auth := func(ttl string) []stack.Middleware {
-		return []stack.Middleware{{Name: "auth", Options: map[string]any{"cacheTTL": ttl}}}
+	auth := func(opts map[string]any) []stack.Middleware {
+		return []stack.Middleware{{Name: "auth", Options: opts}}
 	}
 	routes := routed("auth", "/a/", "/b/")
-	s := startT(t, stack.Options{Middlewares: auth("60s"), Routes: routes})
+	s := startT(t, stack.Options{Middlewares: auth(map[string]any{"cacheTTL": "60s"}), Routes: routes})
 	n := calls(s.Resolver)
 	for _, step := range []struct {
 		name   string
-		reload string // reload with this cacheTTL and a router at path first
+		reload map[string]any // reload with these options and a router at path first
 		path   string
 		user   string
 		calls  int64 // in all, after the step
 	}{
-		{"first router", "", "/a/", "alice", 1},
-		{"second router", "", "/b/", "alice", 1},
-		{"another user, second router", "", "/b/", "bob", 2},
-		{"another user, first router", "", "/a/", "bob", 2},
-		{"same settings, new router", "60s", "/probe1/", "alice", 2},
-		{"same settings written differently", "1m", "/probe2/", "alice", 2},
-		{"other settings", "61s", "/probe3/", "alice", 3},
+		{"first router", nil, "/a/", "alice", 1},
+		{"second router", nil, "/b/", "alice", 1},
+		{"another user, second router", nil, "/b/", "bob", 2},
+		{"another user, first router", nil, "/a/", "bob", 2},
+		{"same settings, new router", map[string]any{"cacheTTL": "60s"}, "/probe1/", "alice", 2},
+		{"same settings written differently", map[string]any{"cacheTTL": "1m"}, "/probe2/", "alice", 2},
+		{"another policy, same app", map[string]any{"cacheTTL": "60s", "allowedRoles": "admin", "requireVerified": true}, "/probe3/", "alice", 2},
+		{"other resolver-side settings", map[string]any{"cacheTTL": "61s"}, "/probe4/", "alice", 3},
 	} {
 		paths := []string{step.path}
-		if step.reload != "" {
+		if step.reload != nil {
 			routes = append(routes, routed("auth", step.path)...)
 			if err := s.Reload(auth(step.reload), routes); err != nil {
 				t.Fatal(err)

@@ -210,6 +210,12 @@ func identityOf(t testing.TB, name string) map[string]string {
 	if !ok {
 		t.Fatalf("no user %q in testdata/users.json", name)
 	}
+	return identity(u)
+}
+
+// identity is the identity headers the backend must see for a user of the
+// stand-in, as identityOf's.
+func identity(u standin.User) map[string]string {
 	id := map[string]string{
 		"x-authgear-session-valid":           "true",
 		"x-authgear-user-id":                 u.ID,

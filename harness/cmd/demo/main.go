@@ -28,6 +28,7 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/echo"
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/standin"
 )
 
 func main() {
@@ -68,9 +69,17 @@ func run(s settings, checkOnly bool) error {
 	if real {
 		fmt.Printf("Starting the echo backend and Traefik with the plugin, using Authgear at %s...\n", s.resolverURL)
 	} else {
-		fmt.Println("Starting the stand-in Authgear resolver (users from testdata/users.json), the echo backend and Traefik with the plugin...")
+		fmt.Println("Starting the stand-in Authgear resolver (users from testdata/users.json, and dave and erin, who signed in with MFA a minute and two hours ago), the echo backend and Traefik with the plugin...")
 	}
-	st, err := stack.Start(ctx, options(s, bin))
+	o := options(s, bin)
+	if !real {
+		users, err := demoUsers()
+		if err != nil {
+			return err
+		}
+		o.Users = &users
+	}
+	st, err := stack.Start(ctx, o)
 	if err != nil {
 		return err
 	}
@@ -101,6 +110,10 @@ func printExamples(w io.Writer, exs []example, baseURL string, real bool) {
 	fmt.Fprintln(w, "The backend answers with a JSON echo of the request it received (see \"headers\"),")
 	fmt.Fprintln(w, "and sums up the X-Authgear-* headers it got in the response header X-Echo-Authgear.")
 	fmt.Fprintln(w, "/admin also requires the admin role (allowedRoles: [admin]).")
+	fmt.Fprintln(w, "/settings requires a sign-in with MFA at most 5 minutes ago (requireAMR: [mfa], maxAuthAge: 5m):")
+	fmt.Fprintln(w, "any other session gets 401 with a step-up challenge (RFC 9470: error=\"insufficient_user_authentication\"),")
+	fmt.Fprintln(w, "as an application/problem+json document if the client accepts JSON, and a browser is redirected")
+	fmt.Fprintln(w, "to loginURL (/login, your app's login page) with what to ask Authgear for (prompt=login, amr_values, max_age).")
 	if real {
 		fmt.Fprintln(w, "Replace the <...> placeholders with your own credentials from your Authgear app.")
 	}
@@ -129,16 +142,22 @@ type settings struct {
 }
 
 // options are the demo's stack: / through "authgear", /admin through
-// "authgear-admin", which requires the admin role.
+// "authgear-admin", which requires the admin role, and /settings through
+// "authgear-step-up", which requires a recent MFA sign-in. The three share
+// one cache: they are over the same Authgear app.
 func options(s settings, traefikBin string) stack.Options {
 	return stack.Options{
 		Middlewares: []stack.Middleware{
 			{Name: "authgear", Options: map[string]any{"cacheTTL": "60s"}},
 			{Name: "authgear-admin", Options: map[string]any{"cacheTTL": "60s", "allowedRoles": []string{"admin"}}},
+			{Name: "authgear-step-up", Options: map[string]any{
+				"cacheTTL": "60s", "requireAMR": []string{"mfa"}, "maxAuthAge": "5m", "loginURL": loginPath,
+			}},
 		},
 		Routes: []stack.Route{
 			{Prefix: "/", Middlewares: []string{"authgear"}},
 			{Prefix: "/admin", Middlewares: []string{"authgear-admin"}},
+			{Prefix: "/settings", Middlewares: []string{"authgear-step-up"}},
 		},
 		ResolverURL:  s.resolverURL,
 		ResolverHost: s.resolverHost,
@@ -147,54 +166,114 @@ func options(s settings, traefikBin string) stack.Options {
 	}
 }
 
-// Users of testdata/users.json that the examples use.
+// loginPath is the step-up route's loginURL: in the demo the echo backend
+// answers it, in an app it is the page that starts Authgear's sign-in.
+const loginPath = "/login"
+
+// Users of testdata/users.json that the examples use, and the two the demo
+// adds (demoUsers).
 const (
 	aliceID = "7b0f6c42-1a6e-4d0e-9c53-2c1f0f6f5b1e"
 	bobID   = "05442258-c3ab-4306-ac99-b347da1fc855"
+	daveID  = "9a4c2e71-5d3b-4f8a-b6e0-1c7d9f2a3b45"
+	erinID  = "e8b1f3a6-7c2d-4e95-a0b4-3d6f8e1c2a57"
 )
 
-// example is one request the demo suggests (header: "Name: value" or ""),
+// demoUsers are testdata/users.json's users and two who signed in with MFA
+// (amr "mfa otp pwd"): dave a minute ago, erin two hours ago, measured from
+// each answer of the stand-in, so that they stay so however long the demo
+// runs. The file's users signed in at fixed times, long before maxAuthAge.
+func demoUsers() (standin.Config, error) {
+	cfg, err := stack.Users()
+	if err != nil {
+		return cfg, err
+	}
+	for _, u := range []struct {
+		id, name string
+		ago      time.Duration
+	}{{daveID, "dave", time.Minute}, {erinID, "erin", 2 * time.Hour}} {
+		cfg.Users = append(cfg.Users, standin.User{
+			ID: u.id, Email: u.name + "@example.test", Sessions: []string{u.name + "-session"}, BearerTokens: []string{u.name + "-token"},
+			Verified: true, AMR: "mfa otp pwd", AuthenticatedAgo: standin.Ago(u.ago),
+		})
+	}
+	return cfg, cfg.Validate()
+}
+
+// example is one request the demo suggests (headers: "Name: value" each),
 // what it should show, and its check (nil: it needs your credentials).
 type example struct {
-	title, path, header, expect string
-	check                       func(status int, backend *echo.Request) error
+	title, path string
+	headers     []string
+	expect      string
+	check       func(got response) error
 }
+
+// response is what an example's request got.
+type response struct {
+	status  int
+	header  http.Header
+	body    []byte
+	backend *echo.Request // the echo backend's JSON, if it answered
+}
+
+// The headers of the examples.
+const (
+	acceptJSON = "Accept: application/json"
+	acceptHTML = "Accept: text/html"
+)
 
 // examples returns the demo's requests, for the stand-in or a real Authgear.
 func examples(real bool) []example {
-	anonymous := example{"anonymous", "/", "", "200; the backend gets no X-Authgear-* header", wantIdentity("")}
-	forged := example{"a forged identity header", "/", "X-Authgear-User-Id: admin",
+	anonymous := example{"anonymous", "/", nil, "200; the backend gets no X-Authgear-* header", wantIdentity("")}
+	forged := example{"a forged identity header", "/", []string{"X-Authgear-User-Id: admin"},
 		"200; the forged header is stripped: the backend gets no X-Authgear-* header", wantIdentity("")}
-	noSession := example{"/admin without a session", "/admin", "", "401 Unauthorized", wantStatus(http.StatusUnauthorized)}
+	noSession := example{"/admin without a session", "/admin", nil,
+		`401 Unauthorized, WWW-Authenticate: Bearer realm="<the Authgear app's host>"`, wantStatus(http.StatusUnauthorized)}
+	signedOutBrowser := example{"/settings in a browser, signed out", "/settings", []string{acceptHTML},
+		"302 Found, Location: " + loginPath + "?redirect_uri=<this URL>", wantRedirect("")}
 	if real {
 		return []example{anonymous,
-			{"your session cookie", "/", "Cookie: session=<your session cookie>",
+			{"your session cookie", "/", []string{"Cookie: session=<your session cookie>"},
 				"200; the backend gets X-Authgear-Session-Valid: true and your X-Authgear-User-Id (copy the cookie from your browser)", nil},
-			{"your access token", "/", "Authorization: Bearer <your access token>",
+			{"your access token", "/", []string{"Authorization: Bearer <your access token>"},
 				"200; the backend gets your X-Authgear-User-Id", nil},
 			forged, noSession,
-			{"/admin as you", "/admin", "Authorization: Bearer <your access token>",
+			{"/admin as you", "/admin", []string{"Authorization: Bearer <your access token>"},
 				"200 if your user has the admin role, else 403", nil},
+			{"/settings as you", "/settings", []string{"Authorization: Bearer <your access token>"},
+				"200 if you signed in with MFA (amr mfa) in the last 5 minutes, else 401 with a step-up challenge in WWW-Authenticate", nil},
+			signedOutBrowser,
 		}
 	}
+	const stepUp = `401 Unauthorized, WWW-Authenticate: Bearer realm="` + stack.PublicHost + `", error="insufficient_user_authentication", error_description="..."`
 	return []example{anonymous,
-		{"alice by session cookie", "/", "Cookie: session=alice-session",
+		{"alice by session cookie", "/", []string{"Cookie: session=alice-session"},
 			"200; the backend gets X-Authgear-User-Id: " + aliceID + ", X-Authgear-User-Roles: admin,editor, ...", wantIdentity(aliceID)},
-		{"bob by bearer token", "/", "Authorization: Bearer bob-token",
+		{"bob by bearer token", "/", []string{"Authorization: Bearer bob-token"},
 			"200; the backend gets X-Authgear-User-Id: " + bobID + ", X-Authgear-User-Roles: editor, ...", wantIdentity(bobID)},
 		forged,
-		{"/admin as bob (role editor)", "/admin", "Authorization: Bearer bob-token", "403 Forbidden", wantStatus(http.StatusForbidden)},
-		{"/admin as alice (role admin)", "/admin", "Cookie: session=alice-session",
+		{"/admin as bob (role editor)", "/admin", []string{"Authorization: Bearer bob-token"}, "403 Forbidden", wantStatus(http.StatusForbidden)},
+		{"/admin as alice (role admin)", "/admin", []string{"Cookie: session=alice-session"},
 			"200; the backend gets alice's identity", wantIdentity(aliceID)},
 		noSession,
+		{"/settings as alice (password + OTP, no MFA)", "/settings", []string{"Cookie: session=alice-session"},
+			stepUp + ": sign in again with MFA", wantStepUp("")},
+		{"/settings as alice, in a browser", "/settings", []string{"Cookie: session=alice-session", acceptHTML},
+			"302 Found, Location: " + loginPath + "?redirect_uri=<this URL>&prompt=login&amr_values=mfa", wantRedirect("&prompt=login&amr_values=mfa")},
+		{"/settings as erin (MFA 2 hours ago), JSON", "/settings", []string{"Authorization: Bearer erin-token", acceptJSON},
+			stepUp + ", max_age=300, and an application/problem+json body: \"Recent sign-in required\"", wantProblem("Recent sign-in required", ", max_age=300")},
+		{"/settings as dave (MFA a minute ago)", "/settings", []string{"Authorization: Bearer dave-token"},
+			"200; the backend gets X-Authgear-User-Id: " + daveID + ", X-Authgear-Session-Amr: mfa otp pwd, ...", wantIdentity(daveID)},
+		signedOutBrowser,
 	}
 }
 
 // curl renders an example as a command line to paste.
 func (ex example) curl(baseURL string) string {
 	cmd := "curl -i"
-	if ex.header != "" {
-		cmd += " -H '" + ex.header + "'"
+	for _, h := range ex.headers {
+		cmd += " -H '" + h + "'"
 	}
 	return cmd + " " + baseURL + ex.path
 }
@@ -205,70 +284,125 @@ func (ex example) run(client *http.Client, baseURL string) error {
 	if err != nil {
 		return err
 	}
-	if name, value, ok := strings.Cut(ex.header, ": "); ok {
-		req.Header.Set(name, value)
+	for _, h := range ex.headers {
+		if name, value, ok := strings.Cut(h, ": "); ok {
+			req.Header.Set(name, value)
+		}
 	}
 	resp, err := client.Do(req)
 	if err != nil {
 		return err
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
+	got := response{status: resp.StatusCode, header: resp.Header}
+	if got.body, err = io.ReadAll(resp.Body); err != nil {
 		return err
 	}
-	var backend *echo.Request // the echo backend's JSON, if it answered
-	if r := (echo.Request{}); json.Unmarshal(body, &r) == nil && r.Method != "" {
-		backend = &r
+	if r := (echo.Request{}); json.Unmarshal(got.body, &r) == nil && r.Method != "" {
+		got.backend = &r
 	}
-	if err := ex.check(resp.StatusCode, backend); err != nil {
-		return fmt.Errorf("%w (got %s %q)", err, resp.Status, body[:min(len(body), 200)])
+	if err := ex.check(got); err != nil {
+		return fmt.Errorf("%w (got %s %q)", err, resp.Status, got.body[:min(len(got.body), 200)])
 	}
 	return nil
 }
 
 // wantIdentity expects the backend with userID's identity ("" none).
-func wantIdentity(userID string) func(int, *echo.Request) error {
-	return func(status int, backend *echo.Request) error {
-		if status != http.StatusOK || backend == nil {
+func wantIdentity(userID string) func(response) error {
+	return func(got response) error {
+		if got.status != http.StatusOK || got.backend == nil {
 			return fmt.Errorf("want 200 from the backend")
 		}
-		h := http.Header(backend.Headers)
+		h := http.Header(got.backend.Headers)
 		if summary := echo.AuthgearSummary(h); userID == "" && summary != "" {
 			return fmt.Errorf("the backend got identity headers %q, want none", summary)
 		}
-		if got := h.Get("X-Authgear-User-Id"); got != userID {
-			return fmt.Errorf("the backend got X-Authgear-User-Id %q, want %q", got, userID)
+		if id := h.Get("X-Authgear-User-Id"); id != userID {
+			return fmt.Errorf("the backend got X-Authgear-User-Id %q, want %q", id, userID)
 		}
 		return nil
 	}
 }
 
 // wantStatus expects the middleware to answer status.
-func wantStatus(status int) func(int, *echo.Request) error {
-	return func(got int, backend *echo.Request) error {
-		if got != status || backend != nil {
+func wantStatus(status int) func(response) error {
+	return func(got response) error {
+		if got.status != status || got.backend != nil {
 			return fmt.Errorf("want %d from the middleware", status)
 		}
 		return nil
 	}
 }
 
+// wantStepUp expects the middleware's 401 with RFC 9470's step-up
+// challenge, ending in suffix (", max_age=300" for maxAuthAge).
+func wantStepUp(suffix string) func(response) error {
+	return func(got response) error {
+		if err := wantStatus(http.StatusUnauthorized)(got); err != nil {
+			return err
+		}
+		c := got.header.Get("WWW-Authenticate")
+		if !strings.HasPrefix(c, "Bearer realm=") || !strings.Contains(c, `, error="insufficient_user_authentication", error_description="`) || !strings.HasSuffix(c, `"`+suffix) {
+			return fmt.Errorf("WWW-Authenticate %q, want a Bearer insufficient_user_authentication challenge ending in %q", c, `"`+suffix)
+		}
+		return nil
+	}
+}
+
+// wantProblem expects wantStepUp(suffix)'s refusal as an RFC 9457 problem
+// document with title.
+func wantProblem(title, suffix string) func(response) error {
+	return func(got response) error {
+		if err := wantStepUp(suffix)(got); err != nil {
+			return err
+		}
+		var p struct {
+			Title  string `json:"title"`
+			Status int    `json:"status"`
+		}
+		if ct := got.header.Get("Content-Type"); ct != "application/problem+json" || json.Unmarshal(got.body, &p) != nil || p.Title != title || p.Status != got.status {
+			return fmt.Errorf("Content-Type %q, want an application/problem+json document titled %q", ct, title)
+		}
+		return nil
+	}
+}
+
+// wantRedirect expects the middleware's redirect to loginPath with the
+// request's URL as redirect_uri, then stepUp ("" for a plain sign-in).
+func wantRedirect(stepUp string) func(response) error {
+	return func(got response) error {
+		loc := got.header.Get("Location")
+		target, params, _ := strings.Cut(loc, "?redirect_uri=")
+		uri, rest, _ := strings.Cut(params, "&")
+		if rest != "" {
+			rest = "&" + rest
+		}
+		if got.status != http.StatusFound || target != loginPath || !strings.HasPrefix(uri, "http%3A%2F%2F") || rest != stepUp {
+			return fmt.Errorf("Location %q, want %s?redirect_uri=<this URL>%s", loc, loginPath, stepUp)
+		}
+		return nil
+	}
+}
+
 // check runs the examples, prints PASS, FAIL or SKIP, and reports success.
+// Redirects are not followed: they are what an example shows.
 func check(w io.Writer, exs []example, baseURL string) bool {
-	client := &http.Client{Timeout: 10 * time.Second}
+	client := &http.Client{
+		Timeout:       10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
+	}
 	ok := true
 	for _, ex := range exs {
 		if ex.check == nil {
-			fmt.Fprintf(w, "SKIP %-32s needs your own credentials\n", ex.title)
+			fmt.Fprintf(w, "SKIP %-44s needs your own credentials\n", ex.title)
 			continue
 		}
 		if err := ex.run(client, baseURL); err != nil {
 			ok = false
-			fmt.Fprintf(w, "FAIL %-32s %s\n     %v\n", ex.title, ex.curl(baseURL), err)
+			fmt.Fprintf(w, "FAIL %-44s %s\n     %v\n", ex.title, ex.curl(baseURL), err)
 			continue
 		}
-		fmt.Fprintf(w, "PASS %-32s %s\n", ex.title, ex.curl(baseURL))
+		fmt.Fprintf(w, "PASS %-44s %s\n", ex.title, ex.curl(baseURL))
 	}
 	return ok
 }

@@ -3,6 +3,7 @@ package standin_test
 import (
 	"bufio"
 	"cmp"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -574,6 +576,10 @@ func TestLoadConfig(t *testing.T) {
 		{"bad cookie prefix", `{"cookiePrefix":"a b","users":[]}`, "cookiePrefix"},
 		{"public host with path", `{"publicHost":"auth.example.com/x","users":[]}`, "bare host"},
 		{"no public host", `{"users":[{"id":"a","bearerTokens":["t"]}]}`, ""},
+		{"authenticatedAgo not a duration", `{"users":[{"id":"a","authenticatedAgo":"soon"}]}`, `authenticatedAgo "soon" must be a duration`},
+		{"authenticatedAgo as a number", `{"users":[{"id":"a","authenticatedAgo":60}]}`, "authenticatedAgo must be a duration string"},
+		{"negative authenticatedAgo", `{"users":[{"id":"a","authenticatedAgo":"-1m"}]}`, "authenticatedAgo must be positive"},
+		{"authenticatedAgo and authenticatedAt", `{"users":[{"id":"a","authenticatedAgo":"1m","authenticatedAt":1795920688}]}`, "not given with authenticatedAt"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			path := filepath.Join(dir, strings.ReplaceAll(tc.name, " ", "-")+".json")
@@ -591,5 +597,39 @@ func TestLoadConfig(t *testing.T) {
 	}
 	if _, err := standin.LoadConfig(filepath.Join(dir, "nope.json")); err == nil || !strings.Contains(err.Error(), "read users file") {
 		t.Errorf("a missing file: %v, want a read error", err)
+	}
+}
+
+// TestAuthenticatedAgo: a user signed in "an hour ago" is, at each answer,
+// signed in an hour before that answer, not before the stand-in started;
+// a users file gives it as a duration, and writes it back as one.
+func TestAuthenticatedAgo(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "users.json")
+	file := `{"publicHost":"` + stack.PublicHost + `","users":[{"id":"recent","sessions":["recent-session"],"amr":"mfa","authenticatedAgo":"1h"}]}`
+	if err := os.WriteFile(path, []byte(file), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg, err := standin.LoadConfig(path)
+	if err != nil || len(cfg.Users) != 1 || cfg.Users[0].AuthenticatedAgo != standin.Ago(time.Hour) {
+		t.Fatalf("LoadConfig = %+v, %v; want one user signed in 1h ago", cfg, err)
+	}
+	if data, err := json.Marshal(cfg.Users[0]); err != nil || !strings.Contains(string(data), `"authenticatedAgo":"1h0m0s"`) {
+		t.Errorf("json.Marshal = %s, %v; want authenticatedAgo as a duration string", data, err)
+	}
+	r := standin.New(cfg)
+	for start := time.Now().Unix(); time.Now().Unix() == start; {
+		time.Sleep(10 * time.Millisecond) // the clock's second ticks: a time taken at New is now a second off
+	}
+	earliest := time.Now().Add(-time.Hour).Unix()
+	rec := serve(r, call{header: "Cookie: session=recent-session"})
+	latest := time.Now().Add(-time.Hour).Unix()
+	at, err := strconv.ParseInt(rec.Result().Header.Get("X-Authgear-Session-Authenticated-At"), 10, 64)
+	if err != nil || at < earliest || at > latest {
+		t.Fatalf("X-Authgear-Session-Authenticated-At %d (%v), want %d to %d: an hour before the answer", at, err, earliest, latest)
+	}
+	want := identity("recent", "false", "false", "true", "", "mfa")
+	want.Set("X-Authgear-Session-Authenticated-At", strconv.FormatInt(at, 10))
+	if got := rec.Result().Header; !sameHeaders(got, want) {
+		t.Errorf("header %v, want %v", got, want)
 	}
 }

@@ -11,6 +11,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"time"
 )
 
 // Header names, here and below, are canonical: they are written into the
@@ -19,12 +20,19 @@ const (
 	hdrNosniff = "X-Content-Type-Options"
 	hdrRobots  = "X-Robots-Tag"
 	hdrValid   = "X-Authgear-Session-Valid"
+	hdrAuthAt  = "X-Authgear-Session-Authenticated-At"
 	valNosniff = "nosniff"
 	valRobots  = "noindex, nofollow"
 )
 
 // answer is a precomputed set of response headers; keys[i] gets vals[i].
-type answer struct{ keys, vals []string }
+// With ago set, vals[agoIndex] is written at each answer: the Unix time ago
+// before it (User.AuthenticatedAgo).
+type answer struct {
+	keys, vals []string
+	ago        time.Duration
+	agoIndex   int
+}
 
 // write sets the answer's headers plus the two every answer carries, all
 // values in one allocation (capacity-limited slices: appends cannot overlap).
@@ -33,6 +41,9 @@ func (a *answer) write(h http.Header) {
 	vals := make([]string, n+2)
 	copy(vals, a.vals)
 	vals[n], vals[n+1] = valNosniff, valRobots
+	if a.ago > 0 {
+		vals[a.agoIndex] = strconv.FormatInt(time.Now().Add(-a.ago).Unix(), 10)
+	}
 	for i, k := range a.keys {
 		h[k] = vals[i : i+1 : i+1]
 	}
@@ -107,8 +118,12 @@ func userAnswer(u *User) *answer {
 		set("X-Authgear-User-Roles", strings.Join(u.Roles, ","))
 	}
 	set("X-Authgear-Session-Amr", u.AMR)
-	if u.AuthenticatedAt != 0 {
-		set("X-Authgear-Session-Authenticated-At", strconv.FormatInt(u.AuthenticatedAt, 10))
+	switch {
+	case u.AuthenticatedAgo > 0:
+		a.ago, a.agoIndex = time.Duration(u.AuthenticatedAgo), len(a.keys)
+		set(hdrAuthAt, "") // filled in by write
+	case u.AuthenticatedAt != 0:
+		set(hdrAuthAt, strconv.FormatInt(u.AuthenticatedAt, 10))
 	}
 	return a
 }
@@ -170,8 +185,35 @@ type User struct {
 	Roles           []string `json:"roles"`
 	Anonymous       bool     `json:"anonymous"`
 	Verified        bool     `json:"verified"`
-	AMR             string   `json:"amr"` // space-joined, may be empty; the header is always sent, even empty
-	AuthenticatedAt int64    `json:"authenticatedAt"`
+	AMR             string   `json:"amr"`             // space-joined, may be empty; the header is always sent, even empty
+	AuthenticatedAt int64    `json:"authenticatedAt"` // Unix seconds; 0 sends no header
+	// AuthenticatedAgo, instead of AuthenticatedAt, is a sign-in this long
+	// before each answer: a user of a stand-in that runs for hours (the
+	// demo) stays "signed in a minute ago", for policies such as maxAuthAge.
+	AuthenticatedAgo Ago `json:"authenticatedAgo,omitempty"`
+}
+
+// Ago is a duration before now, written in a users file as a Go duration
+// string ("90s", "2h").
+type Ago time.Duration
+
+// MarshalJSON writes a as a Go duration string.
+func (a Ago) MarshalJSON() ([]byte, error) {
+	return json.Marshal(time.Duration(a).String())
+}
+
+// UnmarshalJSON reads a Go duration string.
+func (a *Ago) UnmarshalJSON(data []byte) error {
+	var s string
+	if err := json.Unmarshal(data, &s); err != nil {
+		return fmt.Errorf("authenticatedAgo must be a duration string such as \"90s\" or \"2h\": %w", err)
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("authenticatedAgo %q must be a duration such as \"90s\" or \"2h\"", s)
+	}
+	*a = Ago(d)
+	return nil
 }
 
 // Config is what the stand-in answers for: the app's public host, its cookie
@@ -230,6 +272,9 @@ func (c Config) Validate() error {
 		ids[u.ID] = i
 		if !validHeaderValue(u.AMR) {
 			return fmt.Errorf("%s (%s): amr %q contains control characters", where, u.ID, u.AMR)
+		}
+		if u.AuthenticatedAgo < 0 || u.AuthenticatedAgo != 0 && u.AuthenticatedAt != 0 {
+			return fmt.Errorf("%s (%s): authenticatedAgo must be positive, and not given with authenticatedAt: give one", where, u.ID)
 		}
 		for _, r := range u.Roles {
 			if r == "" || strings.Contains(r, ",") || !validHeaderValue(r) {
