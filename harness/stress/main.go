@@ -1,6 +1,7 @@
 // Command stress shows, with figures, that the plugin keeps serving, keeps
 // its memory bounded and never hands out an identity it should not, under
-// floods, resolver faults, spoofed and malformed input, fuzzing, a soak and
+// floods, resolver faults, spoofed and malformed input, clients padding
+// their own resolver calls until they fail, fuzzing, a soak and
 // configuration reloads. Each part runs on internal/stack (a real Traefik
 // v3.6.12 with the plugin, the stand-in resolver and the echo backend, all
 // on 127.0.0.1); the command prints a Markdown summary table, writes it to
@@ -53,6 +54,7 @@ func parts(o *options) []part {
 		{"spoof", harness.Options{}, spoofMiddlewares, runSpoof},
 		{"malformed", harness.Options{}, []stack.Middleware{malformedMiddleware}, runMalformed},
 		{"faults", harness.Options{}, []stack.Middleware{faultsMiddleware}, runFaults},
+		{"padding", harness.Options{}, []stack.Middleware{paddedMiddleware, boundedMiddleware}, runPadding},
 		// DEBUG: Traefik logs the plugin's stdout, where the cache reports
 		// its size every 10,000 insertions.
 		{"flood", harness.Options{LogLevel: "DEBUG", ExtraStatic: harness.DebugAPI}, []stack.Middleware{floodMiddleware}, runFlood},
@@ -134,8 +136,8 @@ func main() {
 func parseFlags() *options {
 	o := &options{}
 	flag.BoolVar(&o.quick, "quick", false, "short run for development: smaller flood, 30 s soak, fewer reloads, 3 s fuzzing")
-	flag.StringVar(&o.parts, "parts", "", "comma-separated parts to run (spoof, malformed, faults, flood, reloads, soak, fuzz); default all")
-	flag.Int64Var(&o.floodRequests, "flood", 1_000_000, "credential flood: number of requests")
+	flag.StringVar(&o.parts, "parts", "", "comma-separated parts to run (spoof, malformed, faults, padding, flood, reloads, soak, fuzz); default all")
+	flag.Int64Var(&o.floodRequests, "flood", 1_000_000, "credential flood: number of requests (each random cookie is sent twice)")
 	flag.IntVar(&o.floodWorkers, "flood-workers", 16, "credential flood: concurrent connections")
 	flag.DurationVar(&o.faultPhase, "fault-phase", 5*time.Second, "resolver faults: load duration of each phase")
 	flag.DurationVar(&o.soak, "soak", 10*time.Minute, "soak: duration")
@@ -147,7 +149,7 @@ func parseFlags() *options {
 	if o.quick { // the quick defaults, for the flags not given
 		set := map[string]bool{}
 		flag.Visit(func(f *flag.Flag) { set[f.Name] = true })
-		for name, value := range map[string]string{"flood": "50000", "fault-phase": "1.5s", "soak": "30s", "reloads": "40", "fuzztime": "3s"} {
+		for name, value := range map[string]string{"flood": "60000", "fault-phase": "1.5s", "soak": "30s", "reloads": "40", "fuzztime": "3s"} {
 			if !set[name] {
 				_ = flag.Set(name, value)
 			}

@@ -36,6 +36,26 @@ func TestSpoofingAndMalformedInput(t *testing.T) {
 	}
 }
 
+// TestPaddedCredentialsCannotKeepARevokedSessionAlive runs the padding
+// part: a client that pads its own resolver calls (junk bearer tokens, a
+// huge User-Agent) until an HTTP/2 resolver refuses them does not keep a
+// revoked session alive as a stale answer, and credentials over 8 KiB get
+// 431 without a resolver call.
+func TestPaddedCredentialsCannotKeepARevokedSessionAlive(t *testing.T) {
+	o := &options{}
+	for _, p := range parts(o) {
+		if p.name == "padding" {
+			rep := &report{}
+			if err := runPart(o, p, rep); err != nil {
+				t.Fatal(err)
+			}
+			checkRows(t, rep)
+			return
+		}
+	}
+	t.Fatal("no padding part")
+}
+
 // TestShortFuzz runs each fuzz target of the plugin for a few seconds.
 func TestShortFuzz(t *testing.T) {
 	if testing.Short() {

@@ -6,9 +6,17 @@ package stack
 import (
 	"cmp"
 	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"maps"
+	"math/big"
 	"net"
 	"net/http"
 	"path/filepath"
@@ -43,6 +51,20 @@ type Middleware struct {
 	NoResolverHost bool
 	// ResolverDown points resolverURL at a closed port.
 	ResolverDown bool
+	// TLSResolver, when set, gives the middleware a stand-in of its own
+	// (Stack.Resolvers) served over TLS, HTTP/2 by ALPN, as Authgear's public
+	// endpoints are; the plugin trusts its certificate through tls.ca.
+	TLSResolver *TLSResolver
+}
+
+// TLSResolver shapes a middleware's own TLS stand-in.
+type TLSResolver struct {
+	// MaxHeaderBytes is its http.Server.MaxHeaderBytes (0: Go's 1 MiB). Go's
+	// HTTP/2 server advertises it plus 320 bytes (ten fields' overhead) as
+	// SETTINGS_MAX_HEADER_LIST_SIZE, and Go's HTTP/2 client refuses to send
+	// a request over the peer's limit: a small value reproduces an ingress
+	// with a small header limit.
+	MaxHeaderBytes int
 }
 
 // Route is one router to the backend.
@@ -139,14 +161,14 @@ func (s *Stack) startServers() error {
 				return err
 			}
 			url, host = "http://"+addr+standin.PathResolve, PublicHost
-		case mw.OwnResolver:
-			r, err := s.startResolver(mw.CookiePrefix)
+		case mw.OwnResolver, mw.TLSResolver != nil:
+			r, err := s.startResolver(mw.CookiePrefix, mw.TLSResolver)
 			if err != nil {
 				return err
 			}
 			s.Resolvers[mw.Name], url, host = r, r.URL, r.PublicHost
 		case shared == "":
-			r, err := s.startResolver("")
+			r, err := s.startResolver("", nil)
 			if err != nil {
 				return err
 			}
@@ -158,8 +180,9 @@ func (s *Stack) startServers() error {
 	return nil
 }
 
-// startResolver starts an in-process stand-in for the stack's users; Stop closes it.
-func (s *Stack) startResolver(cookiePrefix string) (*Resolver, error) {
+// startResolver starts an in-process stand-in for the stack's users, over
+// TLS when t is set; Stop closes it.
+func (s *Stack) startResolver(cookiePrefix string, t *TLSResolver) (*Resolver, error) {
 	var cfg standin.Config
 	var err error
 	if s.opts.Users != nil {
@@ -168,7 +191,12 @@ func (s *Stack) startResolver(cookiePrefix string) (*Resolver, error) {
 		return nil, err
 	}
 	cfg.CookiePrefix = cookiePrefix
-	r, err := startResolver(cfg, false)
+	var r *Resolver
+	if t != nil {
+		r, err = startTLSResolver(cfg, *t)
+	} else {
+		r, err = startResolver(cfg, false)
+	}
 	if err == nil {
 		s.closers = append(s.closers, r.Close)
 	}
@@ -298,6 +326,9 @@ func (s *Stack) middlewareBody(mw Middleware) map[string]any {
 		return mw.Body
 	}
 	opts := map[string]any{}
+	if r := s.Resolvers[mw.Name]; r != nil && r.CertPEM != "" {
+		opts["tls"] = map[string]any{"ca": r.CertPEM} // Options may replace it
+	}
 	if url := s.ResolverURLs[mw.Name]; url != "" {
 		opts["resolverURL"] = url
 	}
@@ -334,10 +365,16 @@ type Resolver struct {
 	URL string
 	// PublicHost is the Authgear app's public host the stand-in expects.
 	PublicHost string
+	// CertPEM is the certificate of a TLS stand-in (self-signed, for
+	// 127.0.0.1), to be trusted as a CA; empty over plain HTTP.
+	CertPEM string
 
 	addr string
-	mu   sync.Mutex // protects srv
-	srv  *http.Server
+	// tls and maxHeaderBytes shape every server serve starts (tls nil: plain HTTP).
+	tls            *tls.Config
+	maxHeaderBytes int
+	mu             sync.Mutex // protects srv
+	srv            *http.Server
 }
 
 // StartPublicResolver serves a stand-in with cfg on a free loopback port, its
@@ -361,11 +398,64 @@ func startResolver(cfg standin.Config, public bool) (*Resolver, error) {
 }
 
 func (r *Resolver) serve(l net.Listener) {
-	srv := &http.Server{Handler: r.Resolver}
+	srv := &http.Server{Handler: r.Resolver, MaxHeaderBytes: r.maxHeaderBytes}
 	r.mu.Lock()
 	r.srv = srv
 	r.mu.Unlock()
-	go srv.Serve(l)
+	if r.tls == nil {
+		go srv.Serve(l)
+		return
+	}
+	srv.TLSConfig = r.tls.Clone() // ServeTLS adds "h2" to its NextProtos
+	go srv.ServeTLS(l, "", "")
+}
+
+// startTLSResolver serves a stand-in with cfg over TLS (HTTP/2 and
+// HTTP/1.1 by ALPN) on a free loopback port, with a new self-signed
+// certificate for 127.0.0.1 (Resolver.CertPEM).
+func startTLSResolver(cfg standin.Config, t TLSResolver) (*Resolver, error) {
+	cert, certPEM, err := selfSignedLoopbackCert()
+	if err != nil {
+		return nil, err
+	}
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return nil, err
+	}
+	addr := l.Addr().String()
+	r := &Resolver{Resolver: standin.New(cfg), URL: "https://" + addr + standin.PathResolve, PublicHost: cfg.PublicHost,
+		CertPEM: certPEM, addr: addr, maxHeaderBytes: t.MaxHeaderBytes,
+		tls: &tls.Config{Certificates: []tls.Certificate{cert}, MinVersion: tls.VersionTLS12}}
+	r.serve(l)
+	return r, nil
+}
+
+// selfSignedLoopbackCert returns a new ECDSA certificate for 127.0.0.1 and
+// localhost, valid for a day, that is its own CA, and its PEM.
+func selfSignedLoopbackCert() (tls.Certificate, string, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return tls.Certificate{}, "", err
+	}
+	now := time.Now()
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(now.UnixNano()),
+		Subject:               pkix.Name{CommonName: "traefik-authgear stand-in resolver"},
+		NotBefore:             now.Add(-time.Hour),
+		NotAfter:              now.Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		DNSNames:              []string{"localhost"},
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return tls.Certificate{}, "", err
+	}
+	pemText := string(pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}))
+	return tls.Certificate{Certificate: [][]byte{der}, PrivateKey: key}, pemText, nil
 }
 
 // StopListening closes the listener and every connection: new calls are
