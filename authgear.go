@@ -25,6 +25,9 @@
 //     beyond one request (an http.Client's CheckRedirect, a DialContext):
 //     it keeps the frames of its creator, and so a reloaded middleware's
 //     previous instance, reachable;
+//   - every method in methodValues (yaegi.go), which takes their values as
+//     the package initialises: Yaegi builds some methods' reflect types at
+//     their first call, without a lock, and two requests making it raced;
 //   - nothing newer than Go 1.22: no range over an int (it crashes Traefik
 //     at start-up), no min, max or clear, no http.ParseCookie;
 //   - every interpreted statement and call costs far more than compiled Go,

@@ -42,17 +42,10 @@ const (
 	maxAssertionLifetime = time.Hour
 )
 
-// Authgear's own claim names, as its access and ID tokens carry them
-// (authgear-server pkg/api/model/claims.go): a backend that verifies
-// Authgear tokens reads the assertion with the same code.
-const (
-	claimIsAnonymous       = "https://authgear.com/claims/user/is_anonymous"
-	claimIsVerified        = "https://authgear.com/claims/user/is_verified"
-	claimCanReauthenticate = "https://authgear.com/claims/user/can_reauthenticate"
-	claimRoles             = "https://authgear.com/claims/user/roles"
-)
-
-// assertionClaims is the payload of an assertion.
+// assertionClaims is the payload of an assertion, in the claim names of
+// Authgear's own access and ID tokens (authgear-server
+// pkg/api/model/claims.go): a backend that verifies Authgear tokens reads
+// the assertion with the same code.
 type assertionClaims struct {
 	Issuer            string   `json:"iss"`
 	Audience          string   `json:"aud"`

@@ -3,7 +3,10 @@
 #
 #   1. gofmt, go vet and staticcheck over every package of both modules (the
 #      plugin at the root, the harness under harness/; the e2e ones included);
-#   2. the unit tests, compiled, with the race detector;
+#   2. the unit tests, compiled, with the race detector; among them the
+#      harness's interpreted test, which loads the plugin into Yaegi twelve
+#      times and drives each cold interpreter from 64 goroutines at once, so
+#      that -race sees a data race in the interpreter's first use of a path;
 #   3. the plugin package's tests under Yaegi v0.16.1, Traefik's interpreter;
 #   4. the end-to-end tests: a real Traefik v3.6.12 (built once and cached,
 #      see tools/traefik-bin.sh) loading the plugin in front of the stand-in
