@@ -378,7 +378,7 @@ func wantRedirect(stepUp string) func(response) error {
 			rest = "&" + rest
 		}
 		if got.status != http.StatusFound || target != loginPath || !strings.HasPrefix(uri, "http%3A%2F%2F") || rest != stepUp {
-			return fmt.Errorf("Location %q, want %s?redirect_uri=<this URL>%s", loc, loginPath, stepUp)
+			return fmt.Errorf("the Location %q, want %s?redirect_uri=<this URL>%s", loc, loginPath, stepUp)
 		}
 		return nil
 	}
