@@ -1,6 +1,6 @@
 # traefik-authgear: the commands a developer and CI use.
 
-.PHONY: test demo bench stress traefik fmt
+.PHONY: test demo bench profile stress traefik fmt
 
 # The whole test suite: gofmt, go vet, unit tests with -race, the plugin's
 # tests under Yaegi v0.16.1, and end-to-end tests in a real Traefik.
@@ -24,6 +24,16 @@ fmt:
 # Development: make bench BENCH_FLAGS=-quick
 bench:
 	go -C harness run ./bench $(BENCH_FLAGS)
+
+# What the plugin costs Traefik per request, from Traefik's CPU profile: one
+# Traefik (its debug API on a loopback entry point of its own), each target
+# under wrk, 3 profiles of 10 s each, the median; prints the table and the top
+# interpreted costs and writes its section of bench/results.md (about 5 min).
+# Development: make profile PROFILE_FLAGS=-quick (under a minute).
+# A hot-path change beside the code before it, in the same Traefik:
+# make profile PROFILE_FLAGS="-baseline HEAD" (or a revision, or a plugin folder).
+profile:
+	go -C harness run ./bench -profile $(PROFILE_FLAGS)
 
 # Hostile traffic and failing resolvers against a real Traefik: credential
 # flood, resolver faults under load, spoofing matrix, malformed input, fuzzing,

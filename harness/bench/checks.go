@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -67,6 +68,8 @@ func checkRow(ctx context.Context, p *proxies, ctl resolverCtl, s rowSpec, bench
 				return fail("GET /check answered %d %q (%v)", status, body, err)
 			case (want == "") != (id == "") || !strings.Contains(id, want):
 				return fail("the backend received identity %q, want %q", id, want)
+			case strings.Contains(id, "jwt-assertion=ey") != e.assertion:
+				return fail("the backend received identity %q, want the signed assertion: %v", id, e.assertion)
 			}
 			return nil
 		})
@@ -206,9 +209,16 @@ func (m memResult) perEntry() (rss, heap float64) {
 // measureMemory reads a Traefik's memory after memWarm distinct sessions and again
 // after n more, each of which must cost one resolver call and stay cached.
 func measureMemory(ctx context.Context, ctl resolverCtl, backendURL string, n int, log io.Writer) (*memResult, error) {
+	return measureMemoryWith(ctx, ctl, backendURL, n, nil, log)
+}
+
+// measureMemoryWith is measureMemory with more options for the middleware.
+func measureMemoryWith(ctx context.Context, ctl resolverCtl, backendURL string, n int, extra map[string]any, log io.Writer) (*memResult, error) {
 	res := &memResult{sessions: n, maxEntries: memWarm + n + 1000}
+	opts := map[string]any{"cacheTTL": "1h", "cacheMaxEntries": res.maxEntries}
+	maps.Copy(opts, extra)
 	s, err := stack.Start(ctx, stack.Options{
-		Middlewares: []stack.Middleware{{Name: "auth", Options: map[string]any{"cacheTTL": "1h", "cacheMaxEntries": res.maxEntries}}},
+		Middlewares: []stack.Middleware{{Name: "auth", Options: opts}},
 		Routes:      []stack.Route{{EntryPoints: []string{"web"}, Middlewares: []string{"auth"}}},
 		ResolverURL: ctl.resolveURL(), ResolverHost: stack.PublicHost, BackendURL: backendURL,
 		Traefik: harness.Options{ExtraStatic: harness.DebugAPI},

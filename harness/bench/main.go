@@ -77,16 +77,22 @@ func run(ctx context.Context, o options, log io.Writer) error {
 	defer resolver.stop()
 	defer backend.stop()
 	ctl := resolverCtl(resolver.addr)
+	if o.profile {
+		return runProfile(ctx, o, rep, root, dir, ctl, backend.addr, benchUserID, log)
+	}
 	if err := runProxies(ctx, o, rep, root, dir, ctl, backend.addr, benchUserID, log); err != nil {
 		return err
 	}
 	if rep.mem, err = measureMemory(ctx, ctl, "http://"+backend.addr, o.sessions, log); err != nil {
 		return err
 	}
+	if rep.assertion, err = measureAssertion(ctx, dir, ctl, "http://"+backend.addr, o.sessions, burstSlots, memWarm+o.sessions, log); err != nil {
+		return err
+	}
 	fmt.Fprintln(log, "bench: micro-benchmarks, compiled and under Yaegi")
 	rep.micro = runMicro(ctx, root)
 	rep.loadEnd, rep.elapsed = loadAverage(), time.Since(rep.started)
-	md := rep.markdown()
+	md := withProfileOf(o.out, rep.markdown())
 	fmt.Print(md)
 	fmt.Fprintf(log, "bench: report written to %s\n", o.out)
 	return os.WriteFile(o.out, []byte(md), 0o644)
@@ -137,6 +143,8 @@ type options struct {
 	latencies                                   []time.Duration // resolver latencies, one table each
 	out                                         string          // Markdown report; empty: bench/results.md
 	quick                                       bool
+	profile                                     bool   // only the CPU profile (profile.go), its section spliced into out
+	baseline                                    string // -profile: the previous code to profile beside this one
 }
 
 // quickDefaults are -quick's values of the flags not given.
@@ -156,6 +164,8 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 	latencies := fs.String("latency", "0,20ms", "resolver latencies, comma-separated (a bare number is milliseconds): one table each")
 	fs.StringVar(&o.out, "out", "", "where to write the Markdown report (default bench/results.md)")
 	fs.BoolVar(&o.quick, "quick", false, "development mode: 2 s runs, 1 repetition, 20000 sessions (explicit flags still win)")
+	fs.BoolVar(&o.profile, "profile", false, "only Traefik's CPU profile of each target (wrk -t1 unless -threads); its section replaces the report's own")
+	fs.StringVar(&o.baseline, "baseline", "", "with -profile: a git revision (HEAD, main~1) or a plugin folder to profile beside this code, in the same Traefik")
 	if err := serve.Parse(fs, args, stderr); err != nil {
 		return o, err
 	}
@@ -167,6 +177,11 @@ func parseOptions(args []string, stderr io.Writer) (options, error) {
 				_ = fs.Set(name, v)
 			}
 		}
+	}
+	if o.profile {
+		setUnsetFlags(fs, profileDefaults)
+	} else if o.baseline != "" {
+		return o, fmt.Errorf("-baseline %q: only with -profile", o.baseline)
 	}
 	for name, n := range counts {
 		if *n <= 0 {

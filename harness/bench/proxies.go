@@ -39,11 +39,13 @@ func traefikOptions(resolveURL, backendURL, trivialSource string) []stack.Option
 			{Name: "auth-miss"},
 			{Name: "auth-nocache", Options: map[string]any{"cacheTTL": "0"}},
 			{Name: "auth-reval", Options: map[string]any{"cacheTTL": "1ms", "staleWhileRevalidate": "5m"}},
+			{Name: "auth-assert", Options: map[string]any{"jwtAssertion": true}},
 			{Name: "trivial", Body: map[string]any{"plugin": map[string]any{"trivial": map[string]any{}}}},
 		},
 		Routes: []stack.Route{
 			route("hit", "auth"), route("anon", "auth"), route("miss", "auth-miss"),
 			route("nocache", "auth-nocache"), route("reval", "auth-reval"), route("trivial", "trivial"),
+			route("hitassert", "auth-assert"),
 		},
 		Traefik: harness.Options{ExtraPlugins: map[string]string{"trivial": trivialSource}},
 	}

@@ -19,6 +19,7 @@ type report struct {
 	phases             []*phase
 	bursts             []burstResult
 	mem                *memResult
+	assertion          *assertionResult // the signed identity's costs
 	micro              *microResult
 }
 
@@ -62,6 +63,9 @@ func (r *report) markdown() string {
 			{"**per session**", "**" + fmtBytes(rss) + "**", "**" + fmtBytes(heap) + "**"},
 		})
 	}
+	if r.assertion != nil {
+		writeAssertion(&b, r)
+	}
 	if r.micro != nil {
 		writeMicro(&b, r.micro)
 	}
@@ -93,7 +97,7 @@ func writePhase(b *strings.Builder, p *phase) {
 	// What each kind of auth adds to its bare proxy's CPU time per request:
 	// steadier than throughput on a machine whose cores everything shares.
 	var parts []string
-	for _, name := range []string{"plugin-hit", "plugin-anon", "forwardauth", "nginx-auth-cache", "nginx-auth"} {
+	for _, name := range []string{"plugin-hit", "plugin-hit-assertion", "plugin-anon", "forwardauth", "nginx-auth-cache", "nginx-auth"} {
 		x, bare := p.rows[name], p.rows[specOf(name).bareRow()]
 		if x != nil && bare != nil && x.cpuPerRequestUS != 0 && bare.cpuPerRequestUS != 0 {
 			parts = append(parts, fmt.Sprintf("%s %+.0f µs", name, x.cpuPerRequestUS-bare.cpuPerRequestUS))
