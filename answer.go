@@ -15,7 +15,9 @@ import (
 // never changed after it is made, but for the assertions it holds.
 type answer struct {
 	// names are the x-authgear-* headers of the resolver's answer, sorted;
-	// the values of names[i] are values[bounds[i]:bounds[i+1]]. A request is
+	// the values of names[i] are values[bounds[i]:bounds[i+1]], or
+	// values[i] when bounds is nil (one value each, as Authgear sends). A
+	// request is
 	// given a copy of values (applyIdentity), so that a handler that edits
 	// its header values in place cannot change the cached answer.
 	names  []string
@@ -61,6 +63,9 @@ func newAnswer(h http.Header) *answer {
 		a.values = append(a.values, h[name]...)
 		a.bounds = append(a.bounds, len(a.values))
 	}
+	if len(a.values) == len(names) {
+		a.bounds = nil // one value each: values[i] is names[i]'s
+	}
 	a.names = sharedLayout(names)
 	if cookies := h["Set-Cookie"]; len(cookies) > 0 {
 		a.cookies = cookies[:len(cookies):len(cookies)]
@@ -91,8 +96,22 @@ func parseSession(a *answer, h http.Header) {
 
 // applyIdentity sets the answer's identity headers on a request's headers,
 // each with a values slice of the request's own (len == cap, so that
-// appending cannot write into a neighbour either).
+// appending cannot write into a neighbour either, and a handler that edits
+// its values in place cannot change the cached answer). Authgear sends each
+// header once: one value per name takes the shortest loop under Yaegi.
 func applyIdentity(h http.Header, a *answer) {
+	if a.bounds != nil {
+		applyIdentityValues(h, a)
+		return
+	}
+	for i, name := range a.names {
+		h[name] = []string{a.values[i]}
+	}
+}
+
+// applyIdentityValues is applyIdentity for an answer with a header of
+// several values.
+func applyIdentityValues(h http.Header, a *answer) {
 	own := make([]string, len(a.values))
 	copy(own, a.values)
 	b := a.bounds
