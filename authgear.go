@@ -189,6 +189,7 @@ type Middleware struct {
 	policy      *policy       // &settings.policy, nil when it lets every request through
 	served      *servedCounts // shared.served
 	signer      *signer       // shared.signer, nil without jwtAssertion
+	plain       bool          // no policy and no signer: an answer needs nothing but its headers
 	ownPaths    bool          // webhookPath or metricsPath is set
 	schemeKeyed bool          // the resolver's scheme is the request's (a bare resolverHost): keyed too
 }
@@ -221,6 +222,7 @@ func New(ctx context.Context, next http.Handler, config *Config, name string) (h
 	if s.policy.requireSession {
 		m.policy = &s.policy
 	}
+	m.plain = m.policy == nil && m.signer == nil
 	return m, nil
 }
 
@@ -273,7 +275,7 @@ func serveWithCredentials(m *Middleware, rw http.ResponseWriter, req *http.Reque
 	}
 	m.served.hits++
 	c.mu.Unlock()
-	if m.policy != nil || m.signer != nil {
+	if !m.plain {
 		serveAnswer(m, rw, req, e.ans)
 		return
 	}
@@ -315,7 +317,7 @@ func serveNotFresh(m *Middleware, rw http.ResponseWriter, req *http.Request, key
 	}
 	m.served.revalidated++
 	c.mu.Unlock()
-	if m.policy != nil || m.signer != nil {
+	if !m.plain {
 		serveAnswer(m, rw, req, e.ans)
 		return
 	}
@@ -379,7 +381,7 @@ func serveResolved(m *Middleware, rw http.ResponseWriter, req *http.Request) {
 	if len(ans.cookies) > 0 && m.settings.forwardCookies {
 		addSetCookies(rw.Header(), ans.cookies)
 	}
-	if m.policy != nil || m.signer != nil {
+	if !m.plain {
 		serveAnswer(m, rw, req, ans)
 		return
 	}
