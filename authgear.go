@@ -289,7 +289,7 @@ func serveWithCredentials(m *Middleware, rw http.ResponseWriter, req *http.Reque
 // or refuses it.
 func serveAnswer(m *Middleware, rw http.ResponseWriter, req *http.Request, ans *answer) {
 	if m.policy != nil {
-		if v := m.policy.decide(ans, time.Now().UnixNano()); v != verdictPass {
+		if v := decide(m.policy, ans, time.Now().UnixNano()); v != verdictPass {
 			m.refuse(rw, req, v)
 			return
 		}
@@ -310,7 +310,7 @@ func serveAnswer(m *Middleware, rw http.ResponseWriter, req *http.Request, ans *
 // parsing the credentials again); the rest goes to serveResolved.
 func serveNotFresh(m *Middleware, rw http.ResponseWriter, req *http.Request, key string, e *entry) {
 	c := m.cache
-	if e == nil || len(e.ans.cookies) > 0 || !c.servesStale(key, e, time.Now().UnixNano()) {
+	if e == nil || len(e.ans.cookies) > 0 || !servesStale(c, key, e, time.Now().UnixNano()) {
 		c.mu.Unlock()
 		serveResolved(m, rw, req)
 		return

@@ -86,7 +86,7 @@ func (c *cache) join(key string, now, notAfter int64, timeout time.Duration, ser
 			served.hits++
 			return joined{ans: e.ans}
 		}
-		if c.servesStale(key, e, now) {
+		if servesStale(c, key, e, now) {
 			served.revalidated++
 			return joined{ans: e.ans}
 		}
@@ -102,7 +102,7 @@ func (c *cache) join(key string, now, notAfter int64, timeout time.Duration, ser
 		// for it, as on a miss, instead of keeping the answer alive
 		// unchecked (see maxRefreshes).
 	}
-	if cl := c.joinable(key); cl != nil {
+	if cl := joinable(c, key); cl != nil {
 		cl.waiters++
 		return joined{cl: cl}
 	}
@@ -112,7 +112,7 @@ func (c *cache) join(key string, now, notAfter int64, timeout time.Duration, ser
 // joinable returns the call under way for key that a request may share, or
 // nil; c.mu must be held. A call that predates a webhook eviction, or that
 // every waiter has left, is not joinable.
-func (c *cache) joinable(key string) *call {
+func joinable(c *cache, key string) *call {
 	cl := c.inflight[key]
 	if cl != nil && cl.epoch == c.epoch && !cl.abandoned {
 		return cl
@@ -122,9 +122,11 @@ func (c *cache) joinable(key string) *call {
 
 // servesStale reports whether e, past cacheTTL, is served as it is without
 // a new refresh: it is within staleWhileRevalidate and a refresh of it is
-// already under way; c.mu must be held.
-func (c *cache) servesStale(key string, e *entry, now int64) bool {
-	return now < e.revalidate && c.joinable(key) != nil
+// already under way; c.mu must be held. (Functions, not methods, as
+// joinable: a request past cacheTTL calls them, and under Yaegi a method
+// call also builds a method value.)
+func servesStale(c *cache, key string, e *entry, now int64) bool {
+	return now < e.revalidate && joinable(c, key) != nil
 }
 
 // newCall registers a call for key with one waiter; c.mu must be held.

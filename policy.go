@@ -44,8 +44,10 @@ type policy struct {
 
 // decide applies the policy to an answer at time now (UnixNano). The rules
 // are checked in the order a user would fix them: sign in, as a real user,
-// verified, with a role, then how and when.
-func (p *policy) decide(a *answer, now int64) verdict {
+// verified, with a role, then how and when. (A function, not a method: it
+// runs on every hit of a middleware with a policy, and under Yaegi a method
+// call also builds a method value.)
+func decide(p *policy, a *answer, now int64) verdict {
 	if !p.requireSession {
 		return verdictPass
 	}

@@ -20,7 +20,6 @@ func methodValues() []interface{} {
 	c := &cache{}
 	cr := &credentials{}
 	mt := &metrics{}
-	p := &policy{}
 	in := &instance{}
 	em := &eventMemory{}
 	as := &assertionSettings{}
@@ -29,11 +28,10 @@ func methodValues() []interface{} {
 		m.ServeHTTP, m.refuse,
 		c.servedBy, c.sizeReport, c.report, c.stale, c.evictUser, c.retire,
 		c.evictedCount, c.len, c.insert, c.remove,
-		c.join, c.joinable, c.servesStale, c.newCall, c.leave, c.complete,
+		c.join, c.newCall, c.leave, c.complete,
 		c.finish, c.cacheable,
 		cr.any, cr.key, cr.cookieHeader,
 		mt.observeCall,
-		p.decide,
 		in.logResolver, in.logWebhook, in.logRelay, in.logTo,
 		em.admit, em.forgetExpired,
 		as.identity,
