@@ -1,5 +1,7 @@
 // Command demo runs the plugin in a real Traefik in front of an echo backend
-// that shows which identity headers arrived, and prints curl commands to try:
+// that shows which identity headers arrived, and verifies the signed identity
+// (X-Authgear-Jwt-Assertion) as a real backend would, and prints curl
+// commands to try:
 //
 //	go run ./cmd/demo             # what `make demo` runs
 //	go run ./cmd/demo -check      # run the commands itself: PASS/FAIL, exit 1 on failure
@@ -12,7 +14,14 @@ package main
 import (
 	"cmp"
 	"context"
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"errors"
 	"flag"
 	"fmt"
@@ -21,10 +30,15 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
+	"github.com/go-jose/go-jose/v4"
+
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/assertion"
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/echo"
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/stack"
@@ -65,6 +79,15 @@ func run(s settings, checkOnly bool) error {
 	if err != nil {
 		return err
 	}
+	dir, err := os.MkdirTemp("", "authgear-demo-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	kid, err := writeDemoKey(dir, &s)
+	if err != nil {
+		return err
+	}
 	real := s.resolverURL != ""
 	if real {
 		fmt.Printf("Starting the echo backend and Traefik with the plugin, using Authgear at %s...\n", s.resolverURL)
@@ -85,16 +108,19 @@ func run(s settings, checkOnly bool) error {
 	}
 	defer st.Stop()
 
-	baseURL := "http://" + s.addr
-	exs := examples(real)
+	wt := walkthrough{
+		traefikURL: "http://" + s.addr, backendURL: st.Backend.URL, real: real,
+		keyFile: s.assertionKeyFile, kid: kid,
+		examples: examples(real, kid), aroundTraefik: aroundTraefik(kid),
+	}
 	if checkOnly {
-		if !check(os.Stdout, exs, baseURL) {
+		if !wt.check(os.Stdout) {
 			return errors.New("some checks failed")
 		}
 		fmt.Println("all checks passed")
 		return nil
 	}
-	printExamples(os.Stdout, exs, baseURL, real)
+	wt.print(os.Stdout)
 	select {
 	case <-ctx.Done():
 	case <-st.Traefik.Exited():
@@ -104,9 +130,28 @@ func run(s settings, checkOnly bool) error {
 	return nil
 }
 
-// printExamples prints the curl commands and what each should show.
-func printExamples(w io.Writer, exs []example, baseURL string, real bool) {
-	fmt.Fprintf(w, "\nTraefik with the Authgear plugin is listening on %s.\n", baseURL)
+// walkthrough is what the demo shows a newcomer: the examples through
+// Traefik, and those that go around it, straight to the backend.
+type walkthrough struct {
+	traefikURL string // Traefik's entrypoint
+	backendURL string // the echo backend's own URL, behind Traefik
+	real       bool   // a real Authgear: some examples need your credentials
+	keyFile    string // the demo key's file (jwtAssertionKeyFile)
+	kid        string // the demo key's kid
+
+	examples, aroundTraefik []example
+}
+
+// check runs every example where it goes; it reports whether all passed.
+func (wt walkthrough) check(w io.Writer) bool {
+	throughTraefik := check(w, wt.examples, wt.traefikURL)
+	around := check(w, wt.aroundTraefik, wt.backendURL)
+	return throughTraefik && around
+}
+
+// print prints the curl commands and what each should show.
+func (wt walkthrough) print(w io.Writer) {
+	fmt.Fprintf(w, "\nTraefik with the Authgear plugin is listening on %s.\n", wt.traefikURL)
 	fmt.Fprintln(w, "The backend answers with a JSON echo of the request it received (see \"headers\"),")
 	fmt.Fprintln(w, "and sums up the X-Authgear-* headers it got in the response header X-Echo-Authgear.")
 	fmt.Fprintln(w, "/admin also requires the admin role (allowedRoles: [admin]).")
@@ -114,14 +159,42 @@ func printExamples(w io.Writer, exs []example, baseURL string, real bool) {
 	fmt.Fprintln(w, "any other session gets 401 with a step-up challenge (RFC 9470: error=\"insufficient_user_authentication\"),")
 	fmt.Fprintln(w, "as an application/problem+json document if the client accepts JSON, and a browser is redirected")
 	fmt.Fprintln(w, "to loginURL (/login, your app's login page) with what to ask Authgear for (prompt=login, amr_values, max_age).")
-	if real {
+	fmt.Fprintln(w)
+	wt.printSignedIdentity(w)
+	if wt.real {
 		fmt.Fprintln(w, "Replace the <...> placeholders with your own credentials from your Authgear app.")
 	}
 	fmt.Fprintln(w)
-	for _, ex := range exs {
-		fmt.Fprintf(w, "# %s: expect %s\n%s\n\n", ex.title, ex.expect, ex.curl(baseURL))
+	for _, ex := range wt.examples {
+		fmt.Fprintf(w, "# %s: expect %s\n%s\n\n", ex.title, ex.expect, ex.curl(wt.traefikURL))
+	}
+	fmt.Fprintf(w, "A request can also go around Traefik, straight to the backend (here %s; in production,\n", wt.backendURL)
+	fmt.Fprintln(w, "anyone who reaches its network): then the plain X-Authgear-* headers arrive as the client wrote them,")
+	fmt.Fprintln(w, "but no client can forge an assertion that verifies.")
+	fmt.Fprintln(w)
+	for _, ex := range wt.aroundTraefik {
+		fmt.Fprintf(w, "# %s: expect %s\n%s\n\n", ex.title, ex.expect, ex.curl(wt.backendURL))
 	}
 	fmt.Fprintln(w, "Press Ctrl-C to stop.")
+}
+
+// printSignedIdentity explains what the signed identity gives the backend
+// and how the demo's backend checks it.
+func (wt walkthrough) printSignedIdentity(w io.Writer) {
+	session := "alice-session"
+	if wt.real {
+		session = "<your session cookie>"
+	}
+	fmt.Fprintln(w, "Signed identity: every request with a valid session that a policy lets through also reaches")
+	fmt.Fprintln(w, "the backend with X-Authgear-Jwt-Assertion, an ES256 JWT of the identity (jwtAssertion: true),")
+	fmt.Fprintf(w, "signed with a demo key made for this run (jwtAssertionKeyFile: %s, kid %s).\n", wt.keyFile, wt.kid)
+	fmt.Fprintln(w, "The backend verifies it as yours should (docs/signed-identity.md), with github.com/go-jose/go-jose/v4:")
+	fmt.Fprintf(w, "it fetches the public keys through Traefik from jwksPath, %s%s,\n", wt.traefikURL, jwksPath)
+	fmt.Fprintf(w, "caches them, checks the signature with the key of the token's kid (ES256 only), iss %q,\n", demoIssuer)
+	fmt.Fprintf(w, "aud %q, exp and nbf, and answers what it found in the response header X-Echo-Assertion and the JSON's\n", demoAudience)
+	fmt.Fprintln(w, "\"verified_assertion\": the verified claims (sub, roles, is_verified, amr, auth_time, exp), or why")
+	fmt.Fprintln(w, "there is none. See it:")
+	fmt.Fprintf(w, "  curl -s -D - -o /dev/null -H 'Cookie: session=%s' %s/ | grep -i x-echo-assertion\n", session, wt.traefikURL)
 }
 
 // checkFree fails early, with advice, when addr is taken.
@@ -139,21 +212,69 @@ type settings struct {
 	resolverURL  string // a real Authgear's resolve endpoint; empty: the stand-in
 	resolverHost string // resolverHost for a real Authgear; may be empty
 	traefikOut   io.Writer
+	// assertionKeyFile is the middlewares' jwtAssertionKeyFile (writeDemoKey).
+	assertionKeyFile string
+}
+
+// The signed identity's settings: the middlewares' jwtAssertionIssuer and
+// jwtAssertionAudience, which the backend expects, and the jwksPath it
+// fetches the keys from.
+const (
+	demoIssuer   = "traefik-authgear-demo"
+	demoAudience = "demo-backend"
+	jwksPath     = "/.well-known/authgear-jwks.json"
+)
+
+// writeDemoKey writes a new P-256 key as PKCS#8 PEM into dir, as an
+// operator would with openssl, sets it as s's jwtAssertionKeyFile, and
+// returns its kid (the RFC 7638 thumbprint the plugin names it by).
+func writeDemoKey(dir string, s *settings) (string, error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return "", err
+	}
+	der, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return "", err
+	}
+	path := filepath.Join(dir, "assertion-key.pem")
+	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), 0o600); err != nil {
+		return "", err
+	}
+	sum, err := (&jose.JSONWebKey{Key: &key.PublicKey}).Thumbprint(crypto.SHA256)
+	if err != nil {
+		return "", err
+	}
+	s.assertionKeyFile = path
+	return base64.RawURLEncoding.EncodeToString(sum), nil
 }
 
 // options are the demo's stack: / through "authgear", /admin through
 // "authgear-admin", which requires the admin role, and /settings through
 // "authgear-step-up", which requires a recent MFA sign-in. The three share
-// one cache: they are over the same Authgear app.
+// one cache: they are over the same Authgear app. All three sign the
+// identity with the demo key for the one backend behind them, "authgear"
+// publishes the keys at jwksPath, and the backend verifies the assertions
+// with the keys it fetches from there through Traefik.
 func options(s settings, traefikBin string) stack.Options {
+	signed := func(opts map[string]any) map[string]any {
+		opts["jwtAssertion"] = true
+		opts["jwtAssertionKeyFile"] = s.assertionKeyFile
+		opts["jwtAssertionIssuer"] = demoIssuer
+		opts["jwtAssertionAudience"] = demoAudience
+		return opts
+	}
 	return stack.Options{
 		Middlewares: []stack.Middleware{
-			{Name: "authgear", Options: map[string]any{"cacheTTL": "60s"}},
-			{Name: "authgear-admin", Options: map[string]any{"cacheTTL": "60s", "allowedRoles": []string{"admin"}}},
-			{Name: "authgear-step-up", Options: map[string]any{
+			{Name: "authgear", Options: signed(map[string]any{"cacheTTL": "60s", "jwksPath": jwksPath})},
+			{Name: "authgear-admin", Options: signed(map[string]any{"cacheTTL": "60s", "allowedRoles": []string{"admin"}})},
+			{Name: "authgear-step-up", Options: signed(map[string]any{
 				"cacheTTL": "60s", "requireAMR": []string{"mfa"}, "maxAuthAge": "5m", "loginURL": loginPath,
-			}},
+			})},
 		},
+		Echo: echo.Options{Assertion: assertion.NewVerifier(assertion.Config{
+			JWKSURL: "http://" + s.addr + jwksPath, Issuer: demoIssuer, Audience: demoAudience,
+		})},
 		Routes: []stack.Route{
 			{Prefix: "/", Middlewares: []string{"authgear"}},
 			{Prefix: "/admin", Middlewares: []string{"authgear-admin"}},
@@ -223,21 +344,36 @@ const (
 	acceptHTML = "Accept: text/html"
 )
 
-// examples returns the demo's requests, for the stand-in or a real Authgear.
-func examples(real bool) []example {
-	anonymous := example{"anonymous", "/", nil, "200; the backend gets no X-Authgear-* header", wantIdentity("")}
+// forgedAssertion is a client's attempt at a signed identity: an
+// X-Authgear-Jwt-Assertion under the demo key's kid (public, in the JWKS)
+// that claims sub "admin", with a made-up signature.
+func forgedAssertion(kid string) string {
+	return b64(`{"alg":"ES256","kid":"`+kid+`"}`) + "." + b64(`{"sub":"admin"}`) + "." + b64("forged")
+}
+
+// b64 is base64url without padding, as JWS uses.
+func b64(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+
+// examples returns the demo's requests, for the stand-in or a real Authgear;
+// kid is the demo key's.
+func examples(real bool, kid string) []example {
+	anonymous := example{"anonymous", "/", nil,
+		"200; the backend gets no X-Authgear-* header and no assertion: X-Echo-Assertion: absent: ...", wantIdentity("")}
 	forged := example{"a forged identity header", "/", []string{"X-Authgear-User-Id: admin"},
 		"200; the forged header is stripped: the backend gets no X-Authgear-* header", wantIdentity("")}
+	keys := example{"the JWKS the backend fetches (jwksPath)", jwksPath, nil,
+		"200, Content-Type: application/jwk-set+json: the demo key's public half, kid " + kid, wantJWKS(kid)}
 	noSession := example{"/admin without a session", "/admin", nil,
 		`401 Unauthorized, WWW-Authenticate: Bearer realm="<the Authgear app's host>"`, wantStatus(http.StatusUnauthorized)}
 	signedOutBrowser := example{"/settings in a browser, signed out", "/settings", []string{acceptHTML},
 		"302 Found, Location: " + loginPath + "?redirect_uri=<this URL>", wantRedirect("")}
 	if real {
-		return []example{anonymous,
+		return []example{anonymous, keys,
 			{"your session cookie", "/", []string{"Cookie: session=<your session cookie>"},
-				"200; the backend gets X-Authgear-Session-Valid: true and your X-Authgear-User-Id (copy the cookie from your browser)", nil},
+				"200; the backend gets X-Authgear-Session-Valid: true and your X-Authgear-User-Id (copy the cookie from your browser)," +
+					" and verifies the assertion: X-Echo-Assertion: verified; sub=<your user id>; roles=...", nil},
 			{"your access token", "/", []string{"Authorization: Bearer <your access token>"},
-				"200; the backend gets your X-Authgear-User-Id", nil},
+				"200; the backend gets your X-Authgear-User-Id and X-Echo-Assertion: verified; sub=<your user id>; ...", nil},
 			forged, noSession,
 			{"/admin as you", "/admin", []string{"Authorization: Bearer <your access token>"},
 				"200 if your user has the admin role, else 403", nil},
@@ -247,12 +383,16 @@ func examples(real bool) []example {
 		}
 	}
 	const stepUp = `401 Unauthorized, WWW-Authenticate: Bearer realm="` + stack.PublicHost + `", error="insufficient_user_authentication", error_description="..."`
-	return []example{anonymous,
+	return []example{anonymous, keys,
 		{"alice by session cookie", "/", []string{"Cookie: session=alice-session"},
-			"200; the backend gets X-Authgear-User-Id: " + aliceID + ", X-Authgear-User-Roles: admin,editor, ...", wantIdentity(aliceID)},
+			"200; the backend gets X-Authgear-User-Id: " + aliceID + ", X-Authgear-User-Roles: admin,editor, ...," +
+				" and the assertion, which it verifies: X-Echo-Assertion: verified; sub=" + aliceID +
+				"; roles=admin,editor; is_verified=true; amr=pwd,otp; auth_time=...; exp=...", wantIdentity(aliceID)},
 		{"bob by bearer token", "/", []string{"Authorization: Bearer bob-token"},
-			"200; the backend gets X-Authgear-User-Id: " + bobID + ", X-Authgear-User-Roles: editor, ...", wantIdentity(bobID)},
+			"200; the backend gets X-Authgear-User-Id: " + bobID + ", X-Authgear-User-Roles: editor, ..., and X-Echo-Assertion: verified; sub=" + bobID + "; ...", wantIdentity(bobID)},
 		forged,
+		{"a forged assertion, with bob's token", "/", []string{"Authorization: Bearer bob-token", assertion.Header + ": " + forgedAssertion(kid)},
+			"200; the forged assertion is stripped: the backend verifies bob's own, X-Echo-Assertion: verified; sub=" + bobID + "; roles=editor; ...", wantIdentity(bobID)},
 		{"/admin as bob (role editor)", "/admin", []string{"Authorization: Bearer bob-token"}, "403 Forbidden", wantStatus(http.StatusForbidden)},
 		{"/admin as alice (role admin)", "/admin", []string{"Cookie: session=alice-session"},
 			"200; the backend gets alice's identity", wantIdentity(aliceID)},
@@ -264,8 +404,19 @@ func examples(real bool) []example {
 		{"/settings as erin (MFA 2 hours ago), JSON", "/settings", []string{"Authorization: Bearer erin-token", acceptJSON},
 			stepUp + ", max_age=300, and an application/problem+json body: \"Recent sign-in required\"", wantProblem("Recent sign-in required", ", max_age=300")},
 		{"/settings as dave (MFA a minute ago)", "/settings", []string{"Authorization: Bearer dave-token"},
-			"200; the backend gets X-Authgear-User-Id: " + daveID + ", X-Authgear-Session-Amr: mfa otp pwd, ...", wantIdentity(daveID)},
+			"200; the backend gets X-Authgear-User-Id: " + daveID + ", X-Authgear-Session-Amr: mfa otp pwd, ..., and X-Echo-Assertion: verified; sub=" + daveID + "; ...; amr=mfa,otp,pwd; ...", wantIdentity(daveID)},
 		signedOutBrowser,
+	}
+}
+
+// aroundTraefik returns the requests that go straight to the backend, as
+// anyone on its network could send them: forged headers arrive, a forged
+// assertion does not verify.
+func aroundTraefik(kid string) []example {
+	return []example{
+		{"around Traefik: forged headers and assertion", "/", []string{"X-Authgear-User-Id: admin", assertion.Header + ": " + forgedAssertion(kid)},
+			"200; the backend gets X-Authgear-User-Id: admin as sent, but rejects the assertion:" +
+				" X-Echo-Assertion: rejected: the signature does not verify with the JWKS key ...", wantForgeryRejected},
 	}
 }
 
@@ -307,7 +458,8 @@ func (ex example) run(client *http.Client, baseURL string) error {
 	return nil
 }
 
-// wantIdentity expects the backend with userID's identity ("" none).
+// wantIdentity expects the backend with userID's identity ("" none), in
+// the headers and in an assertion it verified.
 func wantIdentity(userID string) func(response) error {
 	return func(got response) error {
 		if got.status != http.StatusOK || got.backend == nil {
@@ -319,6 +471,83 @@ func wantIdentity(userID string) func(response) error {
 		}
 		if id := h.Get("X-Authgear-User-Id"); id != userID {
 			return fmt.Errorf("the backend got X-Authgear-User-Id %q, want %q", id, userID)
+		}
+		return wantAssertion(userID != "", h, got.backend.Assertion)
+	}
+}
+
+// wantAssertion expects the backend's verdict on the assertion: verified,
+// with the identity of the headers h, when signed; else absent.
+func wantAssertion(signed bool, h http.Header, a *assertion.Result) error {
+	switch {
+	case a == nil:
+		return errors.New("the backend did not check the assertion")
+	case !signed && a.Status != assertion.StatusAbsent:
+		return fmt.Errorf("the backend's assertion: %s; want none", a.Summary())
+	case !signed:
+		return nil
+	case a.Status != assertion.StatusVerified:
+		return fmt.Errorf("the backend's assertion: %s; want verified", a.Summary())
+	}
+	if claims, headers := claimsIdentity(a.Claims), headersIdentity(h); claims != headers {
+		return fmt.Errorf("the verified claims say %s, the headers %s: want the same identity", claims, headers)
+	}
+	return nil
+}
+
+// claimsIdentity renders verified claims as headersIdentity does headers.
+func claimsIdentity(c *assertion.Claims) string {
+	authTime := ""
+	if c.AuthTime != 0 {
+		authTime = strconv.FormatInt(c.AuthTime, 10)
+	}
+	return fmt.Sprintf("sub=%s roles=%s is_verified=%t amr=%s auth_time=%s",
+		c.Subject, strings.Join(c.Roles, ","), c.IsVerified, strings.Join(c.AMR, " "), authTime)
+}
+
+// headersIdentity renders the identity headers the plugin signs, as it
+// reads them (roles split at commas, amr at spaces).
+func headersIdentity(h http.Header) string {
+	var roles []string
+	for _, r := range strings.Split(h.Get("X-Authgear-User-Roles"), ",") {
+		if r = strings.TrimSpace(r); r != "" {
+			roles = append(roles, r)
+		}
+	}
+	return fmt.Sprintf("sub=%s roles=%s is_verified=%t amr=%s auth_time=%s",
+		h.Get("X-Authgear-User-Id"), strings.Join(roles, ","), h.Get("X-Authgear-User-Verified") == "true",
+		strings.Join(strings.Fields(h.Get("X-Authgear-Session-Amr")), " "), strings.TrimSpace(h.Get("X-Authgear-Session-Authenticated-At")))
+}
+
+// wantForgeryRejected expects the backend reached with the forged
+// X-Authgear-User-Id (no middleware stripped it) and the forged assertion
+// rejected.
+func wantForgeryRejected(got response) error {
+	if got.status != http.StatusOK || got.backend == nil {
+		return errors.New("want 200 from the backend")
+	}
+	if id := http.Header(got.backend.Headers).Get("X-Authgear-User-Id"); id != "admin" {
+		return fmt.Errorf("the backend got X-Authgear-User-Id %q, want the forged %q", id, "admin")
+	}
+	if a := got.backend.Assertion; a == nil || a.Status != assertion.StatusRejected {
+		return fmt.Errorf("the backend's assertion: %+v; want rejected", a)
+	}
+	return nil
+}
+
+// wantJWKS expects the middleware's JWKS with the key kid: what the
+// backend fetches.
+func wantJWKS(kid string) func(response) error {
+	return func(got response) error {
+		if got.status != http.StatusOK || got.backend != nil {
+			return errors.New("want 200 from the middleware")
+		}
+		var set jose.JSONWebKeySet
+		if ct := got.header.Get("Content-Type"); ct != "application/jwk-set+json" || json.Unmarshal(got.body, &set) != nil {
+			return fmt.Errorf("Content-Type %q, want a JWKS as application/jwk-set+json", ct)
+		}
+		if found := set.Key(kid); len(found) != 1 || !found[0].IsPublic() || found[0].Algorithm != string(jose.ES256) {
+			return fmt.Errorf("the JWKS has %d public ES256 keys with kid %q, want one", len(found), kid)
 		}
 		return nil
 	}

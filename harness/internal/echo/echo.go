@@ -1,7 +1,9 @@
 // Package echo is a backend for tests, benchmarks and the demo that shows what
 // arrived through the proxy: a JSON echo of the request on any path, a
 // WebSocket echo on /ws, a server-sent events stream on /sse, and a tiny fixed
-// answer on /small (or ?small=1) for benchmarks.
+// answer on /small (or ?small=1) for benchmarks. With Options.Assertion it
+// also verifies the plugin's signed identity as a real backend would, and
+// says what it found.
 package echo
 
 import (
@@ -17,6 +19,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"github.com/traefik-authgear/traefik-authgear/harness/internal/assertion"
 )
 
 // Paths with a special meaning; every other path gets the JSON echo.
@@ -40,11 +44,29 @@ type Request struct {
 	Host    string              `json:"host"`
 	Headers map[string][]string `json:"headers"` // as received, plus Host
 	Body    string              `json:"body"`    // first MaxBody bytes
+	// Assertion is what the backend concluded about X-Authgear-Jwt-Assertion;
+	// only with Options.Assertion.
+	Assertion *assertion.Result `json:"verified_assertion,omitempty"`
+}
+
+// HeaderAssertion is the JSON echo's response header that sums up
+// Request.Assertion (assertion.Result.Summary), so that `curl -i` shows it
+// at a glance.
+const HeaderAssertion = "X-Echo-Assertion"
+
+// Options change what the backend does beyond the plain echo.
+type Options struct {
+	// Assertion, when set, verifies each JSON echo's X-Authgear-Jwt-Assertion
+	// (Request.Assertion, HeaderAssertion), as the demo's backend does.
+	Assertion *assertion.Verifier
 }
 
 // Handler returns the echo backend (see the package doc); the JSON echo
 // carries X-Echo-Authgear, the AuthgearSummary of the headers received.
-func Handler() http.Handler {
+func Handler() http.Handler { return HandlerWith(Options{}) }
+
+// HandlerWith is Handler with options.
+func HandlerWith(o Options) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		switch {
 		case r.URL.Path == PathSmall || isSmall(r.URL.RawQuery): // nothing to encode: the benchmark backend
@@ -55,7 +77,7 @@ func Handler() http.Handler {
 		case r.URL.Path == PathSSE:
 			serveSSE(w, r)
 		default:
-			serveEcho(w, r)
+			serveEcho(w, r, o.Assertion)
 		}
 	})
 }
@@ -65,7 +87,8 @@ var smallBody = []byte("ok")
 // isSmall reports whether the raw query has small=1, without parsing it all.
 func isSmall(q string) bool { return strings.Contains("&"+q+"&", "&small=1&") }
 
-func serveEcho(w http.ResponseWriter, r *http.Request) {
+// serveEcho answers the JSON echo, verifying the assertion with v if set.
+func serveEcho(w http.ResponseWriter, r *http.Request, v *assertion.Verifier) {
 	body, err := io.ReadAll(io.LimitReader(r.Body, MaxBody))
 	if err != nil {
 		http.Error(w, "echo: read body: "+err.Error(), http.StatusBadRequest)
@@ -73,14 +96,19 @@ func serveEcho(w http.ResponseWriter, r *http.Request) {
 	}
 	headers := maps.Clone(r.Header) // a server's request always has one
 	headers["Host"] = []string{r.Host}
-	out, err := json.Marshal(Request{
+	req := Request{
 		Method:  r.Method,
 		Path:    r.URL.Path,
 		Query:   r.URL.RawQuery,
 		Host:    r.Host,
 		Headers: headers,
 		Body:    string(body),
-	})
+	}
+	if v != nil {
+		result := v.Verify(r)
+		req.Assertion = &result
+	}
+	out, err := json.Marshal(req)
 	if err != nil {
 		http.Error(w, "echo: "+err.Error(), http.StatusInternalServerError)
 		return
@@ -89,6 +117,9 @@ func serveEcho(w http.ResponseWriter, r *http.Request) {
 	h.Set("Content-Type", "application/json")
 	if s := AuthgearSummary(r.Header); s != "" {
 		h.Set("X-Echo-Authgear", s)
+	}
+	if req.Assertion != nil {
+		h.Set(HeaderAssertion, req.Assertion.Summary())
 	}
 	_, _ = w.Write(append(out, '\n'))
 }

@@ -90,6 +90,9 @@ type Options struct {
 	Users *standin.Config
 	// BackendURL is an external backend; empty: Backend in process.
 	BackendURL string
+	// Echo are the in-process echo backend's options (the demo's verifies
+	// the signed identity).
+	Echo echo.Options
 	// Backend wraps the in-process echo backend (nil: echo as it is).
 	Backend func(echo http.Handler) http.Handler
 	// Traefik are the process's options; Dynamic is the stack's.
@@ -142,7 +145,7 @@ func (s *Stack) startServers() error {
 	o := s.opts
 	if o.BackendURL == "" {
 		var err error
-		if s.Backend, err = startBackend(o.Backend); err != nil {
+		if s.Backend, err = startBackend(echo.HandlerWith(o.Echo), o.Backend); err != nil {
 			return err
 		}
 		s.closers = append(s.closers, s.Backend.close)
@@ -494,9 +497,9 @@ type Backend struct {
 	srv  *http.Server
 }
 
-// startBackend serves echo (wrapped by wrap, if not nil) on a free port.
-func startBackend(wrap func(http.Handler) http.Handler) (*Backend, error) {
-	h := echo.Handler()
+// startBackend serves h, the echo backend (wrapped by wrap, if not nil), on
+// a free port.
+func startBackend(h http.Handler, wrap func(http.Handler) http.Handler) (*Backend, error) {
 	if wrap != nil {
 		h = wrap(h)
 	}
