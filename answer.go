@@ -44,6 +44,8 @@ type answer struct {
 	// by the lock of the cache the answer is in.
 	assertions []*assertion
 	until      int64
+	// assertion is the latest of assertions: the one a hit reads first.
+	assertion *assertion
 }
 
 // newAnswer keeps the identity headers and cookies of a resolver response,

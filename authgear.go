@@ -266,7 +266,8 @@ func serveWithCredentials(m *Middleware, rw http.ResponseWriter, req *http.Reque
 	c := m.cache
 	c.mu.Lock()
 	e := c.entries[key]
-	if e == nil || time.Now().UnixNano() >= e.hitUntil {
+	now := time.Now().UnixNano()
+	if e == nil || now >= e.hitUntil {
 		serveNotFresh(m, rw, req, key, e)
 		return
 	}
@@ -274,12 +275,38 @@ func serveWithCredentials(m *Middleware, rw http.ResponseWriter, req *http.Reque
 		touch(c, e)
 	}
 	m.served.hits++
-	c.mu.Unlock()
 	if !m.plain {
-		serveAnswer(m, rw, req, e.ans)
+		serveHeld(m, rw, req, e.ans, now)
 		return
 	}
+	c.mu.Unlock()
 	applyIdentity(req.Header, e.ans)
+	m.next.ServeHTTP(rw, req)
+}
+
+// serveHeld is serveAnswer for a cached answer, called with m.cache.mu held
+// (it releases it): the middleware's assertion that the answer holds is
+// taken under the lock the hit holds anyway, so that a hit with jwtAssertion
+// on costs one header more than without, until the assertion needs
+// renewing.
+func serveHeld(m *Middleware, rw http.ResponseWriter, req *http.Request, ans *answer, now int64) {
+	token := ""
+	if a := ans.assertion; a != nil && a.signer == m.signer && now < a.renewAt {
+		token = a.token
+	}
+	m.cache.mu.Unlock()
+	if token == "" {
+		serveAnswer(m, rw, req, ans)
+		return
+	}
+	if m.policy != nil {
+		if v := decide(m.policy, ans, now); v != verdictPass {
+			m.refuse(rw, req, v)
+			return
+		}
+	}
+	applyIdentity(req.Header, ans)
+	req.Header[assertionHeader] = []string{token}
 	m.next.ServeHTTP(rw, req)
 }
 
@@ -316,11 +343,11 @@ func serveNotFresh(m *Middleware, rw http.ResponseWriter, req *http.Request, key
 		return
 	}
 	m.served.revalidated++
-	c.mu.Unlock()
 	if !m.plain {
-		serveAnswer(m, rw, req, e.ans)
+		serveHeld(m, rw, req, e.ans, time.Now().UnixNano())
 		return
 	}
+	c.mu.Unlock()
 	applyIdentity(req.Header, e.ans)
 	m.next.ServeHTTP(rw, req)
 }

@@ -38,7 +38,12 @@ func benchAnswer(s *settings) *answer {
 // benchMiddleware returns a middleware whose cache already holds the
 // answer for benchRequest's credentials.
 func benchMiddleware(b *testing.B) (*Middleware, *http.Request) {
-	m := newMiddleware(b, "bench-"+b.Name(), nil)
+	return benchMiddlewareWith(b, nil)
+}
+
+// benchMiddlewareWith is benchMiddleware with its options edited.
+func benchMiddlewareWith(b *testing.B, edit func(*Config)) (*Middleware, *http.Request) {
+	m := newMiddleware(b, "bench-"+b.Name(), edit)
 	req := benchRequest()
 	key := credentialKey(req, m.cookies)
 	if j := m.cache.join(key, time.Now().UnixNano(), 0, time.Second, &servedCounts{}); j.leader {
@@ -49,6 +54,11 @@ func benchMiddleware(b *testing.B) (*Middleware, *http.Request) {
 
 func BenchmarkServeHTTPCacheHit(b *testing.B) {
 	m, req := benchMiddleware(b)
+	benchServeHTTP(b, m, req)
+}
+
+func BenchmarkServeHTTPCacheHitAssertion(b *testing.B) {
+	m, req := benchMiddlewareWith(b, func(c *Config) { c.JWTAssertion = true })
 	benchServeHTTP(b, m, req)
 }
 

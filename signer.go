@@ -318,6 +318,7 @@ func keepAssertion(ans *answer, minted *assertion) {
 		}
 	}
 	ans.assertions = kept
+	ans.assertion = minted
 }
 
 // maxAssertionsPerAnswer bounds the assertions one answer holds: one per
