@@ -28,29 +28,12 @@ func describeMachine(ctx context.Context, traefikBin string) string {
 		}
 		return v
 	}
-	read := func(path string) string { data, _ := os.ReadFile(path); return string(data) }
-	memory := "unknown"
-	if kb, err := strconv.ParseInt(strings.TrimSuffix(procField(read("/proc/meminfo"), "MemTotal"), " kB"), 10, 64); err == nil {
-		memory = fmt.Sprintf("%.1f GiB", float64(kb)/(1024*1024))
-	}
 	traefik := commandOutput(ctx, traefikBin, "version")
 	wrk := strings.Fields(firstLine(commandOutput(ctx, "wrk", "-v")))
-	return fmt.Sprintf("%s × %d cores, %s RAM, Linux %s. Traefik %s, nginx %s, %s; bench built with %s",
-		or(procField(read("/proc/cpuinfo"), "model name"), "unknown CPU"), runtime.NumCPU(), memory,
-		or(strings.TrimSpace(read("/proc/sys/kernel/osrelease")), "unknown"),
-		or(procField(traefik, "Version")+" ("+procField(traefik, "Go version")+")", "unknown"),
+	return fmt.Sprintf("%s. Traefik %s, nginx %s, %s; bench built with %s", harness.Machine(),
+		or(harness.ProcField(traefik, "Version")+" ("+harness.ProcField(traefik, "Go version")+")", "unknown"),
 		or(strings.TrimPrefix(firstLine(commandOutput(ctx, nginxBin, "-v")), "nginx version: "), "unknown"),
 		or(strings.Join(wrk[:min(2, len(wrk))], " "), "unknown"), runtime.Version())
-}
-
-// procField returns the value of the first "name: value" line, as in /proc/cpuinfo.
-func procField(text, name string) string {
-	for line := range strings.Lines(text) {
-		if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == name {
-			return strings.TrimSpace(v)
-		}
-	}
-	return ""
 }
 
 // commandOutput returns a command's output, whatever its exit status (wrk -v exits 1).

@@ -60,7 +60,7 @@ func run(ctx context.Context, o options, log io.Writer) error {
 	if err != nil {
 		return err
 	}
-	rep.machine = describeMachine(ctx, traefikBin)
+	rep.machine, rep.commit = describeMachine(ctx, traefikBin), harness.Commit(ctx, root)
 	dir, err := os.MkdirTemp("", "traefik-authgear-bench-")
 	if err != nil {
 		return err

@@ -71,7 +71,7 @@ const (
 type profileResult struct {
 	started            time.Time
 	elapsed            time.Duration
-	machine, commit    string // commit: the git commit measured (gitCommit)
+	machine, commit    string // commit: the git commit measured (harness.Commit)
 	baseline           string // what -baseline ran beside it; empty: none
 	opts               options
 	window             time.Duration // one profile's length
@@ -84,7 +84,7 @@ type profileResult struct {
 // debug API, checks every target, profiles each o.reps times, prints the
 // section and writes it into the report at o.out in place of its old one.
 func runProfile(ctx context.Context, o options, rep *report, root, dir string, ctl resolverCtl, backendAddr, benchUserID string, log io.Writer) error {
-	res := &profileResult{started: rep.started, machine: rep.machine, commit: gitCommit(ctx, root), opts: o,
+	res := &profileResult{started: rep.started, machine: rep.machine, commit: rep.commit, opts: o,
 		loadStart: rep.loadStart, window: time.Duration(wrkSeconds(o.duration)) * time.Second}
 	baselineSrc := ""
 	if o.baseline != "" {
@@ -241,7 +241,7 @@ func prepareBaseline(ctx context.Context, root, rev, dst string) (src, desc stri
 		if err := harness.CopyPlugin(rev, dst); err != nil {
 			return "", "", fmt.Errorf("-baseline %s: %w", rev, err)
 		}
-		desc = fmt.Sprintf("the plugin in %s (%s)", rev, gitCommit(ctx, rev))
+		desc = fmt.Sprintf("the plugin in %s (%s)", rev, harness.Commit(ctx, rev))
 	} else {
 		if err := extractRevision(ctx, root, rev, dst); err != nil {
 			return "", "", fmt.Errorf("-baseline %s: %w", rev, err)
@@ -454,23 +454,6 @@ func fetchCPUProfile(ctx context.Context, adminAddr string, secs int) ([]byte, e
 		err = fmt.Errorf("GET %s: %s %q (is the API in debug mode?)", url, resp.Status, firstLine(string(data)))
 	}
 	return data, err
-}
-
-// gitCommit names the commit checked out at dir, "+ uncommitted changes"
-// when tracked files differ from it: what a profile measured.
-func gitCommit(ctx context.Context, dir string) string {
-	git := func(args ...string) (string, error) {
-		out, err := exec.CommandContext(ctx, "git", append([]string{"-C", dir}, args...)...).Output()
-		return strings.TrimSpace(string(out)), err
-	}
-	commit, err := git("log", "-1", "--format=%h (%s)")
-	if err != nil || commit == "" {
-		return "unknown"
-	}
-	if status, err := git("status", "--porcelain", "--untracked-files=no"); err != nil || status != "" {
-		commit += " + uncommitted changes"
-	}
-	return commit
 }
 
 // profileHeading starts the profile's section of the report.

@@ -20,8 +20,9 @@ import (
 	"github.com/traefik-authgear/traefik-authgear/harness/internal/harness"
 )
 
-// readmeDir holds readme.md's configuration snippets; the public example
-// values below are replaced by local addresses when they run.
+// readmeDir holds the configuration snippets of readme.md and docs/*.md
+// that the end-to-end tests run; the public example values below are
+// replaced by local addresses when they run.
 const (
 	readmeDir          = "testdata/readme"
 	exampleResolverURL = "https://myapp.authgear.cloud/_resolver/resolve"
@@ -39,8 +40,41 @@ func readSnippet(t *testing.T, name string) string {
 	return string(data)
 }
 
-// TestReadmeSnippetsMatch: every snippet is a fenced block of readme.md.
+// TestReadmeSnippetsMatch: every snippet is a fenced block of readme.md or
+// of a page in docs/, so that what the end-to-end tests run is what readers
+// copy.
 func TestReadmeSnippetsMatch(t *testing.T) {
+	root, err := harness.RepoRoot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	pages, err := filepath.Glob(filepath.Join(root, "docs", "*.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var blocks []string
+	for _, page := range append([]string{filepath.Join(root, "readme.md")}, pages...) {
+		text, err := os.ReadFile(page)
+		if err != nil {
+			t.Fatal(err)
+		}
+		blocks = append(blocks, fencedBlocks(string(text))...)
+	}
+	entries, err := os.ReadDir(readmeDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if snippet := strings.TrimRight(readSnippet(t, e.Name()), "\n"); !slices.Contains(blocks, snippet) {
+			t.Errorf("neither readme.md nor docs/*.md has a fenced block with exactly the content of %s/%s (the configuration the end-to-end tests run); put this in the page that explains it:\n%s",
+				readmeDir, e.Name(), snippet)
+		}
+	}
+}
+
+// TestReadmeOptionsTable: the README's options table has a row for every
+// option of Config (and of tls), so that a reader finds each one there.
+func TestReadmeOptionsTable(t *testing.T) {
 	root, err := harness.RepoRoot()
 	if err != nil {
 		t.Fatal(err)
@@ -49,17 +83,41 @@ func TestReadmeSnippetsMatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	blocks := fencedBlocks(string(readme))
-	entries, err := os.ReadDir(readmeDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if snippet := strings.TrimRight(readSnippet(t, e.Name()), "\n"); !slices.Contains(blocks, snippet) {
-			t.Errorf("readme.md has no fenced block with exactly the content of %s/%s (the configuration the end-to-end tests run); put this in readme.md:\n%s",
-				readmeDir, e.Name(), snippet)
+	rows := map[string]bool{}
+	for _, line := range strings.Split(string(readme), "\n") {
+		if name, ok := strings.CutPrefix(line, "| `"); ok {
+			if name, _, ok = strings.Cut(name, "` |"); ok {
+				rows[name] = true
+			}
 		}
 	}
+	options := configOptions(reflect.TypeFor[authgear.Config](), "")
+	if len(options) < 30 {
+		t.Fatalf("read only %d options from Config's json tags: %v", len(options), options)
+	}
+	for _, option := range options {
+		if !rows[option] {
+			t.Errorf("readme.md's options table has no row \"| `%s` |\": add one, linking to the page that explains it", option)
+		}
+	}
+}
+
+// configOptions returns the option names of a Config-like struct, from its
+// json tags: the names users write; nested structs as prefix.name.
+func configOptions(typ reflect.Type, prefix string) []string {
+	var names []string
+	for field := range typ.Fields() {
+		name, _, _ := strings.Cut(field.Tag.Get("json"), ",")
+		if name == "" || name == "-" {
+			continue
+		}
+		if field.Type.Kind() == reflect.Struct {
+			names = append(names, configOptions(field.Type, prefix+name+".")...)
+			continue
+		}
+		names = append(names, prefix+name)
+	}
+	return names
 }
 
 // fencedBlocks returns the contents of a Markdown text's fenced blocks.

@@ -16,6 +16,7 @@ package main
 
 import (
 	"cmp"
+	"context"
 	"flag"
 	"fmt"
 	"maps"
@@ -115,12 +116,8 @@ func main() {
 	if len(failed) > 0 {
 		verdict = fmt.Sprintf("**%d limits do not hold**", len(failed))
 	}
-	doc := fmt.Sprintf("# Stress results\n\n"+
-		"`make stress` (`go run ./stress`), %s run, %s, on %d CPU cores, %s/%s, %s; Traefik v3.6.12 with the plugin "+
-		"interpreted by its embedded Yaegi; stand-in resolver and echo backend in the same process as the load "+
-		"generator, all on 127.0.0.1. Run took %s; %s.\n\n%s",
-		mode, time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH,
-		runtime.Version(), elapsed, verdict, table)
+	doc := resultsDoc(runInfo{mode: mode, ended: time.Now(), machine: harness.Machine(),
+		commit: harness.Commit(context.Background(), root), elapsed: elapsed, verdict: verdict}, table)
 	out := cmp.Or(o.out, filepath.Join(root, "harness", "stress", "results.md"))
 	if err := os.WriteFile(out, []byte(doc), 0o644); err != nil {
 		fmt.Fprintln(os.Stderr, "stress: write results:", err)
@@ -175,6 +172,27 @@ func (r *report) check(part, figure, value, limit string, pass bool) {
 	}
 	r.rows = append(r.rows, x)
 	fmt.Printf("  [%-4s] %-10s %-58s %s\n", x.result, part, figure, value)
+}
+
+// runInfo is what the results say of the run itself.
+type runInfo struct {
+	mode            string // "full" or "quick (-quick)"
+	ended           time.Time
+	machine, commit string // harness.Machine, harness.Commit
+	elapsed         time.Duration
+	verdict         string // "every limit holds", or how many do not
+}
+
+// resultsDoc is the results file: when, on what machine and at which commit
+// the run was made (so that a reader can tell whether it describes the code
+// in front of them), then the table.
+func resultsDoc(r runInfo, table string) string {
+	return fmt.Sprintf("# Stress results\n\n"+
+		"`make stress` (`go run ./stress`), %s run, ended %s, commit %s. %s, %s/%s, %s; Traefik v3.6.12 with the plugin "+
+		"interpreted by its embedded Yaegi; stand-in resolver and echo backend in the same process as the load "+
+		"generator, all on 127.0.0.1. Run took %s; %s.\n\n%s",
+		r.mode, r.ended.UTC().Format("2006-01-02 15:04 UTC"), r.commit, r.machine, runtime.GOOS, runtime.GOARCH,
+		runtime.Version(), r.elapsed, r.verdict, table)
 }
 
 // failed returns the rows whose limit does not hold.
