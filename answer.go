@@ -54,7 +54,7 @@ func newAnswer(h http.Header) *answer {
 	a := &answer{}
 	var names []string
 	for name := range h {
-		if isIdentityHeader(name) && name != assertionHeader { // only the plugin signs
+		if isIdentityHeader(name) && !isAssertionHeader(name) { // only the plugin signs
 			names = append(names, name)
 		}
 	}

@@ -1,6 +1,7 @@
 package authgear
 
 import (
+	"errors"
 	"net/http"
 	"reflect"
 	"testing"
@@ -34,5 +35,27 @@ func TestApplyIdentityGivesEachRequestItsOwnValues(t *testing.T) {
 				t.Fatalf("after the first request's edits, the next got %v, want %v", second, tt.answer)
 			}
 		})
+	}
+}
+
+// A transport error is the request's own fault only for what Go refuses to
+// send; an error about the answer is Authgear's side, whose stale answer
+// staleIfError may serve.
+func TestRefusedRequestStatus(t *testing.T) {
+	for _, tt := range []struct {
+		err  string
+		want int
+	}{
+		{"http2: request header list larger than peer's advertised limit", http.StatusRequestHeaderFieldsTooLarge},
+		{`invalid HTTP header value for header "Authorization"`, http.StatusBadRequest},
+		{`net/http: invalid header field value for "Authorization"`, http.StatusBadRequest},
+		{`net/http: invalid header field name "x y"`, http.StatusBadRequest},
+		{`stream error: stream ID 1; PROTOCOL_ERROR; invalid header field value for "X-Authgear-User-Id"`, 0},
+		{"dial tcp 127.0.0.1:1: connect: connection refused", 0},
+		{"net/http: timeout awaiting response headers", 0},
+	} {
+		if got := refusedRequestStatus(errors.New("resolver https://auth/_resolver/resolve: " + tt.err)); got != tt.want {
+			t.Errorf("%s: %d, want %d", tt.err, got, tt.want)
+		}
 	}
 }

@@ -18,6 +18,8 @@
 //   - one value per assignment: "a, b = f(x), y" and a nil in a multiple
 //     assignment to an interface field did not take;
 //   - no named results: a function returned one result's value for both;
+//   - no case list in a tagless switch ("case a, b:"): only a was tested;
+//     join the conditions with ||;
 //   - no loop variable reaching a closure or a go statement; a goroutine
 //     takes its work from a channel;
 //   - no errors.As on the plugin's own types: it panics;

@@ -66,7 +66,7 @@ type fakeResolver struct {
 	srv          *httptest.Server
 	cookiePrefix string
 	everyone     bool
-	plant        string // when set, a header of that name every valid-session answer carries too
+	plant        []string // headers of these names every valid-session answer carries too
 	calls        atomic.Int64
 	status       atomic.Int64 // when non-zero, answer this status instead
 	fixtures     map[string]http.Header
@@ -259,8 +259,8 @@ func (f *fakeResolver) valid(kind, credential string) http.Header {
 		u = user{id: "u-" + id, roles: "r" + id[:4] + ",editor"}
 	}
 	h := f.fixtures["session-valid-roles"].Clone()
-	if f.plant != "" {
-		h.Set(f.plant, "planted-by-the-resolver")
+	for _, name := range f.plant {
+		h[name] = []string{"planted-by-the-resolver"}
 	}
 	h.Set("X-Authgear-User-Id", u.id)
 	h.Set("X-Authgear-User-Anonymous", strconv.FormatBool(u.anonymous))

@@ -31,6 +31,13 @@ import (
 // assertionHeader is the request header that carries the assertion.
 const assertionHeader = "X-Authgear-Jwt-Assertion"
 
+// isAssertionHeader reports whether a header name reads as assertionHeader
+// in any case, with "_" read as "-" (CGI backends read both spellings as
+// one variable): a resolver's answer never supplies it.
+func isAssertionHeader(name string) bool {
+	return strings.EqualFold(strings.ReplaceAll(name, "_", "-"), assertionHeader)
+}
+
 // Timing of an assertion: exp is at most the lifetime after iat (and never
 // past the end of the answer's revalidation window), plus assertionLeeway
 // for clocks and transit; a hit within assertionRenewBefore of exp gets a
